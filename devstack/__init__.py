@@ -1,0 +1,1 @@
+"""ProSync local stack: Postgres cluster, moto server, Sync.so emulator, HTTP gateway, CLI."""

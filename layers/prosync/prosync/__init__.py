@@ -1,0 +1,1 @@
+"""ProSync shared library: models, validation, job store, storage, Sync.so client."""

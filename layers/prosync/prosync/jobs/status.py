@@ -1,0 +1,63 @@
+"""Job statuses and the transitions between them: the only place they are defined.
+
+    awaiting_upload -> queued -> submitting -> processing -> downloading -> completed
+    any non-terminal -> failed | canceled;  awaiting_upload -> expired
+"""
+
+from enum import StrEnum
+
+
+class JobStatus(StrEnum):
+    AWAITING_UPLOAD = "awaiting_upload"
+    QUEUED = "queued"
+    SUBMITTING = "submitting"
+    PROCESSING = "processing"
+    DOWNLOADING = "downloading"
+    COMPLETED = "completed"
+    FAILED = "failed"
+    CANCELED = "canceled"
+    EXPIRED = "expired"
+
+    @property
+    def terminal(self) -> bool:
+        return self in TERMINAL
+
+
+TERMINAL = frozenset({JobStatus.COMPLETED, JobStatus.FAILED, JobStatus.CANCELED, JobStatus.EXPIRED})
+ACTIVE = frozenset({JobStatus.QUEUED, JobStatus.SUBMITTING, JobStatus.PROCESSING, JobStatus.DOWNLOADING})
+
+# to_status -> the statuses a job may be in for that move to be legal.
+# Re-entering the same status is allowed for the workflow's steps so that a retried Lambda is a no-op
+# that still succeeds (the guarded UPDATE matches and nothing moves backwards).
+ALLOWED_FROM: dict[JobStatus, frozenset[JobStatus]] = {
+    JobStatus.QUEUED: frozenset({JobStatus.AWAITING_UPLOAD}),
+    JobStatus.SUBMITTING: frozenset({JobStatus.QUEUED, JobStatus.SUBMITTING}),
+    JobStatus.PROCESSING: frozenset({JobStatus.SUBMITTING, JobStatus.PROCESSING}),
+    JobStatus.DOWNLOADING: frozenset({JobStatus.PROCESSING, JobStatus.DOWNLOADING}),
+    JobStatus.COMPLETED: frozenset({JobStatus.DOWNLOADING}),
+    JobStatus.FAILED: frozenset({JobStatus.AWAITING_UPLOAD} | ACTIVE),
+    JobStatus.CANCELED: frozenset({JobStatus.AWAITING_UPLOAD} | ACTIVE),
+    JobStatus.EXPIRED: frozenset({JobStatus.AWAITING_UPLOAD}),
+    JobStatus.AWAITING_UPLOAD: frozenset(),
+}
+
+# What the status page shows: a stage name and a coarse progress per status.
+STAGE: dict[JobStatus, tuple[str, int]] = {
+    JobStatus.AWAITING_UPLOAD: ("upload", 0),
+    JobStatus.QUEUED: ("queued", 10),
+    JobStatus.SUBMITTING: ("submitting", 20),
+    JobStatus.PROCESSING: ("lipsync", 40),
+    JobStatus.DOWNLOADING: ("downloading", 90),
+    JobStatus.COMPLETED: ("done", 100),
+    JobStatus.FAILED: ("failed", 100),
+    JobStatus.CANCELED: ("canceled", 100),
+    JobStatus.EXPIRED: ("expired", 100),
+}
+
+
+def allowed_from(to_status: JobStatus) -> frozenset[JobStatus]:
+    return ALLOWED_FROM[to_status]
+
+
+def can_move(from_status: JobStatus, to_status: JobStatus) -> bool:
+    return from_status in ALLOWED_FROM[to_status]
