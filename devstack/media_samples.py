@@ -1,0 +1,186 @@
+"""Small sample media made on the fly with PyAV (no numpy, no external files).
+
+- ``make_video``: a test-card video with a moving bar and a burnt-in ``SS:FF`` timecode, so a viewer
+  (or a test reading pixels) can tell where in the video a frame comes from.
+- ``make_tone``: a sine tone (or silence with ``freq=0``), container/codec chosen by the extension.
+
+Used by the emulator's tests, the demo and the e2e tests.
+"""
+
+from __future__ import annotations
+
+import math
+from array import array
+from pathlib import Path
+
+import av
+
+AUDIO_FORMATS = {  # extension -> (container format, codec, sample rate)
+    ".wav": ("wav", "pcm_s16le", 44100),
+    ".mp3": ("mp3", "libmp3lame", 44100),
+    ".ogg": ("ogg", "libopus", 48000),
+    ".flac": ("flac", "flac", 44100),
+    ".m4a": ("ipod", "aac", 44100),
+    ".aac": ("adts", "aac", 44100),
+}
+VIDEO_FORMATS = {  # extension -> (container format, codec)
+    ".mp4": ("mp4", "libx264"),
+    ".mov": ("mov", "libx264"),
+    ".webm": ("webm", "libvpx"),
+    ".avi": ("avi", "mpeg4"),
+}
+
+# 3x5 bitmap digits, one string of 15 cells per glyph, row by row.
+_GLYPHS = {
+    "0": "111101101101111", "1": "010110010010111", "2": "111001111100111", "3": "111001111001111",
+    "4": "101101111001001", "5": "111100111001111", "6": "111100111101111", "7": "111001010010010",
+    "8": "111101111101111", "9": "111101111001111", ":": "000010000010000",
+}
+
+
+def make_video(
+    path: str | Path,
+    seconds: float,
+    fps: int = 25,
+    size: tuple[int, int] = (160, 120),
+    tone_freq: float | None = None,
+) -> Path:
+    """Write a test-card video of ``seconds`` at ``fps`` and ``size`` (width, height, made even).
+
+    With ``tone_freq`` the file also gets an AAC/MP3 audio track with that tone (a camera's own sound).
+    """
+    path = Path(path)
+    container_format, codec = _pick(VIDEO_FORMATS, path)
+    width, height = size[0] // 2 * 2, size[1] // 2 * 2
+    frame_count = max(1, round(seconds * fps))
+    background = _background(width, height)
+    with av.open(str(path), "w", format=container_format) as out:
+        video = out.add_stream(codec, rate=fps)
+        video.width, video.height, video.pix_fmt = width, height, "yuv420p"
+        if codec == "libx264":
+            video.options = {"preset": "ultrafast", "tune": "zerolatency"}
+        audio = _add_audio_stream(out, "aac" if codec != "libvpx" else "libopus") if tone_freq else None
+        for index in range(frame_count):
+            pixels = _draw_frame(background, width, height, index, fps)
+            frame = _rgb_frame(pixels, width, height)
+            frame.pts = index
+            out.mux(video.encode(frame.reformat(format="yuv420p")))
+        out.mux(video.encode())
+        if audio is not None:
+            _write_tone(out, audio, frame_count / fps, tone_freq, 0.3)
+    return path
+
+
+def make_tone(
+    path: str | Path,
+    seconds: float,
+    freq: float,
+    amplitude: float = 0.5,
+    sample_rate: int | None = None,
+) -> Path:
+    """Write a mono sine tone of ``freq`` Hz (0 = silence); format from the extension
+    (.wav .mp3 .ogg .flac .m4a .aac)."""
+    path = Path(path)
+    container_format, codec, default_rate = _pick(AUDIO_FORMATS, path)
+    with av.open(str(path), "w", format=container_format) as out:
+        stream = _add_audio_stream(out, codec, sample_rate or default_rate)
+        _write_tone(out, stream, seconds, freq, amplitude)
+    return path
+
+
+def media_duration(path: str | Path) -> float:
+    """Duration in seconds as a player would report it (container, else longest stream)."""
+    with av.open(str(path)) as container:
+        if container.duration:
+            return container.duration / av.time_base
+        durations = [float(s.duration * s.time_base) for s in container.streams if s.duration and s.time_base]
+        return max(durations, default=0.0)
+
+
+# -- helpers ---------------------------------------------------------------------------------------
+
+
+def _pick(table: dict, path: Path):
+    try:
+        return table[path.suffix.lower()]
+    except KeyError:
+        raise ValueError(f"unsupported extension {path.suffix!r}; use one of {sorted(table)}") from None
+
+
+def _add_audio_stream(out, codec: str, sample_rate: int = 44100):
+    if codec == "libopus":
+        sample_rate = 48000
+    stream = out.add_stream(codec, rate=sample_rate)
+    stream.layout = "mono"
+    if codec in ("aac", "libmp3lame", "libopus"):
+        stream.bit_rate = 64000
+    return stream
+
+
+def _write_tone(out, stream, seconds: float, freq: float, amplitude: float) -> None:
+    rate = stream.codec_context.sample_rate
+    target_format = stream.codec_context.format.name
+    resampler = av.AudioResampler(format=target_format, layout="mono", rate=rate)
+    total = round(seconds * rate)
+    chunk = 1024
+    peak = amplitude * 32767
+    step = 2 * math.pi * freq / rate
+    for start in range(0, total, chunk):
+        count = min(chunk, total - start)
+        samples = array("h", (int(peak * math.sin(step * (start + i))) for i in range(count)))
+        frame = av.AudioFrame(format="s16", layout="mono", samples=count)
+        frame.planes[0].update(samples.tobytes())
+        frame.sample_rate = rate
+        frame.pts = start
+        for converted in resampler.resample(frame):
+            out.mux(stream.encode(converted))
+    for converted in resampler.resample(None):
+        out.mux(stream.encode(converted))
+    out.mux(stream.encode(None))
+
+
+def _rgb_frame(pixels: bytearray, width: int, height: int) -> av.VideoFrame:
+    frame = av.VideoFrame(width=width, height=height, format="rgb24")
+    plane, row = frame.planes[0], width * 3
+    if plane.line_size == row:
+        plane.update(bytes(pixels))
+    else:  # rows padded to the plane's alignment
+        padding = bytes(plane.line_size - row)
+        plane.update(b"".join(bytes(pixels[y * row : (y + 1) * row]) + padding for y in range(height)))
+    return frame
+
+
+def _background(width: int, height: int) -> bytearray:
+    rows = bytearray()
+    for y in range(height):
+        for x in range(width):
+            rows += bytes((40 + 120 * x // width, 40 + 120 * y // height, 110))
+    return rows
+
+
+def _fill(pixels: bytearray, width: int, x0: int, y0: int, w: int, h: int, rgb: bytes) -> None:
+    height = len(pixels) // (width * 3)
+    x0, x1 = max(0, x0), min(width, x0 + w)
+    if x1 <= x0:
+        return
+    run = rgb * (x1 - x0)
+    for y in range(max(0, y0), min(height, y0 + h)):
+        offset = (y * width + x0) * 3
+        pixels[offset : offset + len(run)] = run
+
+
+def _draw_frame(background: bytearray, width: int, height: int, index: int, fps: int) -> bytearray:
+    pixels = bytearray(background)
+    bar_x = index * max(1, width // (2 * fps)) % width  # crosses the frame every 2 seconds
+    _fill(pixels, width, bar_x, 0, max(2, width // 40), height, b"\xff\xff\x00")
+    text = f"{index // fps % 100:02d}:{index % fps:02d}"
+    scale = max(1, min(width // (len(text) * 4 * 2), height // 20))
+    x, y = scale, height - 6 * scale
+    _fill(pixels, width, x - scale // 2, y - scale // 2, (len(text) * 4) * scale, 6 * scale, b"\x00\x00\x00")
+    for char in text:
+        glyph = _GLYPHS[char]
+        for cell, on in enumerate(glyph):
+            if on == "1":
+                _fill(pixels, width, x + (cell % 3) * scale, y + (cell // 3) * scale, scale, scale, b"\xff\xff\xff")
+        x += 4 * scale
+    return pixels
