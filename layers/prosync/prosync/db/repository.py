@@ -127,7 +127,7 @@ class JobRepository:
             assignments.append(sql.SQL("{} = %s").format(sql.Identifier(name)))
             params.append(_jsonable(value))
         if to is JobStatus.QUEUED:
-            assignments.append(sql.SQL("started_at = now()"))
+            assignments.append(sql.SQL("started_at = COALESCE(v.started_at, now())"))
         if to in TERMINAL:
             assignments.append(sql.SQL("completed_at = now()"))
         query = sql.SQL(

@@ -30,7 +30,7 @@ ACTIVE = frozenset({JobStatus.QUEUED, JobStatus.SUBMITTING, JobStatus.PROCESSING
 # Re-entering the same status is allowed for the workflow's steps so that a retried Lambda is a no-op
 # that still succeeds (the guarded UPDATE matches and nothing moves backwards).
 ALLOWED_FROM: dict[JobStatus, frozenset[JobStatus]] = {
-    JobStatus.QUEUED: frozenset({JobStatus.AWAITING_UPLOAD}),
+    JobStatus.QUEUED: frozenset({JobStatus.AWAITING_UPLOAD, JobStatus.QUEUED}),
     JobStatus.SUBMITTING: frozenset({JobStatus.QUEUED, JobStatus.SUBMITTING}),
     JobStatus.PROCESSING: frozenset({JobStatus.SUBMITTING, JobStatus.PROCESSING}),
     JobStatus.DOWNLOADING: frozenset({JobStatus.PROCESSING, JobStatus.DOWNLOADING}),
