@@ -1,0 +1,150 @@
+"""The local HTTP gateway: the API (as API Gateway's HTTP API would run it) and the web page.
+
+- `/api/v1/...`: OPTIONS is a CORS preflight answered here; health/swagger/openapi are public; every
+  other route needs a bearer JWT that `JwtAuthorizer` accepts (else 401 `{"message":"Unauthorized"}`).
+  The request becomes a payload-2.0 event for the api Lambda handler, called in-process. Calls are
+  serialized: one warm Lambda container, like a function with reserved concurrency 1.
+- `/.well-known/jwks.json`: the dev JWKS. `/dev/token?tier=pro`: a dev token, local stack only.
+- anything else: a file of `web/` (`/` is index.html).
+"""
+
+from __future__ import annotations
+
+import mimetypes
+import threading
+import traceback
+from collections.abc import Callable
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from urllib.parse import parse_qs
+
+from devstack.gateway.auth import JwtAuthorizer
+from devstack.gateway.cors import CorsConfig
+from devstack.gateway.events import API_PREFIX, HttpRequest, HttpResponse, LambdaContext, from_result, to_event
+
+PUBLIC_PREFIXES = ("health", "swagger", "openapi")
+UNAUTHORIZED = {"message": "Unauthorized"}
+
+
+class Gateway:
+    def __init__(
+        self,
+        handler: Callable[[dict, object], dict],
+        authorizer: JwtAuthorizer,
+        *,
+        web_dir: str | Path | None = None,
+        cors: CorsConfig | None = None,
+        jwks: dict | None = None,
+        dev_tokens: Callable[[str, str | None], dict] | None = None,
+        log: Callable[[str], None] | None = None,
+    ):
+        self.handler = handler
+        self.authorizer = authorizer
+        self.web_dir = Path(web_dir).resolve() if web_dir else None
+        self.cors = cors or CorsConfig()
+        self.jwks = jwks
+        self.dev_tokens = dev_tokens
+        self.log = log
+        self._lambda_lock = threading.Lock()
+        self._server: ThreadingHTTPServer | None = None
+
+    # dispatch ----------------------------------------------------------------------------------
+    def handle(self, request: HttpRequest) -> HttpResponse:
+        path = request.path
+        if path.startswith(API_PREFIX) or path == API_PREFIX.rstrip("/"):
+            if request.method == "OPTIONS":
+                return self.cors.preflight(request)
+            return self.cors.decorate(request, self._api(request))
+        if path == "/.well-known/jwks.json" and self.jwks:
+            return HttpResponse.json(200, self.jwks)
+        if path == "/dev/token" and self.dev_tokens:
+            query = parse_qs(request.query)
+            try:
+                return HttpResponse.json(200, self.dev_tokens(query.get("tier", ["pro"])[0],
+                                                              query.get("user", [None])[0]))
+            except ValueError as exc:
+                return HttpResponse.json(400, {"message": str(exc)})
+        if request.method in ("GET", "HEAD"):
+            return self._static(path)
+        return HttpResponse.json(404, {"message": "Not Found"})
+
+    def _api(self, request: HttpRequest) -> HttpResponse:
+        rest = request.path[len(API_PREFIX):]
+        public = request.method in ("GET", "HEAD") and rest.startswith(PUBLIC_PREFIXES)
+        claims = self.authorizer.claims(request.header("authorization"))
+        if claims is None and not public:
+            return HttpResponse.json(401, UNAUTHORIZED, [("www-authenticate", "Bearer")])
+        event = to_event(request, claims)
+        try:
+            with self._lambda_lock:
+                result = self.handler(event, LambdaContext())
+        except Exception:  # an unhandled Lambda error: API Gateway answers 500 with this body
+            traceback.print_exc()
+            return HttpResponse.json(500, {"message": "Internal Server Error"})
+        return from_result(result)
+
+    def _static(self, path: str) -> HttpResponse:
+        if self.web_dir is None:
+            return HttpResponse.json(404, {"message": "Not Found"})
+        target = (self.web_dir / (path.lstrip("/") or "index.html")).resolve()
+        if target.is_dir():
+            target = target / "index.html"
+        if not target.is_relative_to(self.web_dir) or not target.is_file():
+            return HttpResponse.json(404, {"message": "Not Found"})
+        content_type = mimetypes.guess_type(target.name)[0] or "application/octet-stream"
+        return HttpResponse(200, [("content-type", content_type), ("cache-control", "no-store")],
+                            target.read_bytes())
+
+    # server ------------------------------------------------------------------------------------
+    def start(self, host: str = "127.0.0.1", port: int = 0) -> "Gateway":
+        gateway = self
+
+        class Handler(_RequestHandler):
+            pass
+
+        Handler.gateway = gateway
+        self._server = ThreadingHTTPServer((host, port), Handler)
+        self._server.daemon_threads = True
+        threading.Thread(target=self._server.serve_forever, name="gateway", daemon=True).start()
+        return self
+
+    @property
+    def url(self) -> str:
+        host, port = self._server.server_address[:2]
+        return f"http://{host}:{port}"
+
+    @property
+    def port(self) -> int:
+        return self._server.server_address[1]
+
+    def stop(self) -> None:
+        if self._server:
+            self._server.shutdown()
+            self._server.server_close()
+            self._server = None
+
+
+class _RequestHandler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    gateway: Gateway
+
+    def _serve(self) -> None:
+        path, _, query = self.path.partition("?")
+        length = int(self.headers.get("content-length") or 0)
+        body = self.rfile.read(length) if length else b""
+        request = HttpRequest(self.command, path, query, list(self.headers.items()), body, self.client_address[0])
+        response = self.gateway.handle(request)
+        self.send_response(response.status)
+        for name, value in response.headers:
+            if name.lower() not in ("content-length", "connection", "transfer-encoding"):
+                self.send_header(name, value)
+        self.send_header("content-length", str(len(response.body)))
+        self.end_headers()
+        if self.command != "HEAD":
+            self.wfile.write(response.body)
+
+    do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = do_OPTIONS = do_HEAD = _serve
+
+    def log_message(self, format: str, *args) -> None:  # noqa: A002 (the base class's name)
+        if self.gateway.log:
+            self.gateway.log(f"{self.command} {self.path} -> {args[1] if len(args) > 1 else ''}")

@@ -1,0 +1,158 @@
+"""A small Chrome DevTools Protocol client over `--remote-debugging-pipe` (no extra packages).
+
+Chromium reads commands on fd 3 and writes answers and events on fd 4, each a JSON text ended by
+a NUL byte. One page target, attached in flat mode; `evaluate` runs JS in the page and returns its
+value. Enough to drive the upload page like a person: navigate, set file inputs, click, wait, screenshot.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+import queue
+import shutil
+import subprocess
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+FLAGS = [
+    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+    "--disable-dev-shm-usage", "--mute-audio", "--remote-debugging-pipe",
+]
+
+
+class CdpError(RuntimeError):
+    pass
+
+
+def find_chromium() -> str | None:
+    for name in ("chromium", "chromium-browser", "google-chrome"):
+        found = shutil.which(name)
+        if found:
+            return found
+    return None
+
+
+class Browser:
+    def __init__(self, executable: str, window: tuple[int, int] = (1200, 1000)):
+        self.profile = tempfile.mkdtemp(prefix="prosync-chromium-")
+        to_chrome_r, self._to_chrome = os.pipe()
+        self._from_chrome, from_chrome_w = os.pipe()
+
+        def wire_fds():  # runs in the child before exec: our pipe ends become fds 3 and 4
+            r, w = os.dup(to_chrome_r), os.dup(from_chrome_w)
+            os.dup2(r, 3)
+            os.dup2(w, 4)
+
+        self.proc = subprocess.Popen(
+            [executable, *FLAGS, f"--user-data-dir={self.profile}", f"--window-size={window[0]},{window[1]}",
+             "about:blank"],
+            preexec_fn=wire_fds, close_fds=False, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        )
+        os.close(to_chrome_r)
+        os.close(from_chrome_w)
+        self._next_id = 0
+        self._lock = threading.Lock()
+        self._waiting: dict[int, queue.Queue] = {}
+        self.events: queue.Queue = queue.Queue()
+        threading.Thread(target=self._read, daemon=True).start()
+        target = self.send("Target.createTarget", url="about:blank")["targetId"]
+        self.session = self.send("Target.attachToTarget", targetId=target, flatten=True)["sessionId"]
+        for domain in ("Page", "Runtime", "DOM"):
+            self.send(f"{domain}.enable", session=self.session)
+
+    # protocol -----------------------------------------------------------------------------------
+    def _read(self) -> None:
+        buffer = b""
+        while True:
+            try:
+                chunk = os.read(self._from_chrome, 1 << 16)
+            except OSError:
+                return
+            if not chunk:
+                return
+            buffer += chunk
+            while b"\0" in buffer:
+                raw, buffer = buffer.split(b"\0", 1)
+                message = json.loads(raw)
+                waiter = self._waiting.pop(message.get("id"), None)
+                (waiter.put(message) if waiter else self.events.put(message))
+
+    def send(self, method: str, session: str | None = None, timeout: float = 30, **params):
+        with self._lock:
+            self._next_id += 1
+            msg_id = self._next_id
+            answer: queue.Queue = queue.Queue()
+            self._waiting[msg_id] = answer
+            message = {"id": msg_id, "method": method, "params": params}
+            if session:
+                message["sessionId"] = session
+            os.write(self._to_chrome, json.dumps(message).encode() + b"\0")
+        try:
+            reply = answer.get(timeout=timeout)
+        except queue.Empty:
+            raise CdpError(f"{method}: no answer in {timeout} s") from None
+        if "error" in reply:
+            raise CdpError(f"{method}: {reply['error']}")
+        return reply.get("result", {})
+
+    def page(self, method: str, **params):
+        return self.send(method, session=self.session, **params)
+
+    # what a test needs ----------------------------------------------------------------------------
+    def goto(self, url: str) -> None:
+        self.page("Page.navigate", url=url)
+        self.wait_for("document.readyState === 'complete'", timeout=15)
+
+    def evaluate(self, expression: str):
+        result = self.page("Runtime.evaluate", expression=expression, awaitPromise=True, returnByValue=True)
+        if "exceptionDetails" in result:
+            raise CdpError(f"JS error in {expression!r}: {result['exceptionDetails']}")
+        return result["result"].get("value")
+
+    def wait_for(self, expression: str, timeout: float = 30, interval: float = 0.1):
+        deadline = time.monotonic() + timeout
+        while True:
+            value = self.evaluate(expression)
+            if value:
+                return value
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"waited {timeout} s for {expression}")
+            time.sleep(interval)
+
+    def set_files(self, selector: str, paths: list[str | Path]) -> None:
+        found = self.page("Runtime.evaluate", expression=f"document.querySelector({json.dumps(selector)})")
+        object_id = found["result"].get("objectId")
+        if not object_id:
+            raise CdpError(f"no element {selector}")
+        self.page("DOM.setFileInputFiles", files=[str(p) for p in paths], objectId=object_id)
+        self.evaluate(f"document.querySelector({json.dumps(selector)})"
+                      ".dispatchEvent(new Event('change', {bubbles: true}))")
+
+    def screenshot(self, path: str | Path) -> Path:
+        data = self.page("Page.captureScreenshot", format="png", captureBeyondViewport=True)["data"]
+        path = Path(path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(base64.b64decode(data))
+        return path
+
+    def close(self) -> None:
+        try:
+            self.send("Browser.close", timeout=5)
+        except (CdpError, OSError):
+            pass
+        try:
+            self.proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+        for fd in (self._to_chrome, self._from_chrome):
+            try:
+                os.close(fd)
+            except OSError:
+                pass
+        shutil.rmtree(self.profile, ignore_errors=True)
