@@ -1,0 +1,98 @@
+"""Typed domain errors. Each carries its HTTP status and a stable error code; the api handler maps
+every `ProSyncError` to the one error body in a single exception handler.
+
+`details` are field errors: `{"loc": ["body", "segments", 1, "startTime"], "msg": "..."}` with the
+wire (camelCase) names, like the request validation errors of the HTTP layer.
+"""
+
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+Loc = Sequence[str | int]
+
+
+def detail(loc: Loc, msg: str) -> dict[str, Any]:
+    return {"loc": list(loc), "msg": msg}
+
+
+class ProSyncError(Exception):
+    status: int = 500
+    code: str = "internal_error"
+
+    def __init__(self, message: str, *, details: Iterable[dict[str, Any]] = (), code: str | None = None):
+        super().__init__(message)
+        self.message = message
+        self.details = list(details)
+        if code is not None:
+            self.code = code
+
+    @classmethod
+    def at(cls, loc: Loc, msg: str, **kwargs: Any) -> "ProSyncError":
+        """One error about one field: the message is also the field's detail."""
+        return cls(msg, details=[detail(loc, msg)], **kwargs)
+
+    def body(self) -> dict[str, Any]:
+        return {"error": {"code": self.code, "message": self.message, "details": self.details}}
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self.status}, {self.code!r}, {self.message!r}, {self.details!r})"
+
+
+class BadRequest(ProSyncError):
+    status, code = 400, "bad_request"
+
+
+class Unauthorized(ProSyncError):
+    status, code = 401, "unauthorized"
+
+
+class TierForbidden(ProSyncError):
+    status, code = 403, "tier_forbidden"
+
+
+class JobNotFound(ProSyncError):
+    status, code = 404, "job_not_found"
+
+
+class IllegalState(ProSyncError):
+    status, code = 409, "illegal_state"
+
+
+class PayloadTooLarge(ProSyncError):
+    status, code = 413, "payload_too_large"
+
+
+class ValidationFailed(ProSyncError):
+    status, code = 422, "validation_failed"
+
+
+class UploadMissing(ValidationFailed):
+    """At start: a declared file was never uploaded."""
+
+    code = "upload_missing"
+
+
+class UploadInvalid(ValidationFailed):
+    """At start: an uploaded file is not what was declared (type, unreadable media, durations)."""
+
+    code = "upload_invalid"
+
+
+class TooManyActiveJobs(ProSyncError):
+    status, code = 429, "too_many_active_jobs"
+
+
+class ServiceUnavailable(ProSyncError):
+    """A dependency (Step Functions) refused or timed out: retrying the same call is safe."""
+
+    status, code = 503, "service_unavailable"
+
+
+def merge(errors: Sequence[ProSyncError]) -> ProSyncError:
+    """One error out of several of the same kind (all their details kept, first message first)."""
+    first = errors[0]
+    if len(errors) == 1:
+        return first
+    details = [d for e in errors for d in e.details]
+    message = f"{first.message} (and {len(errors) - 1} more problem{'s' if len(errors) > 2 else ''})"
+    return type(first)(message, details=details, code=first.code)
