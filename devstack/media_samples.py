@@ -80,11 +80,22 @@ def make_tone(
 ) -> Path:
     """Write a mono sine tone of ``freq`` Hz (0 = silence); format from the extension
     (.wav .mp3 .ogg .flac .m4a .aac)."""
+    return make_tone_sequence(path, [(seconds, freq)], amplitude, sample_rate)
+
+
+def make_tone_sequence(
+    path: str | Path,
+    parts: list[tuple[float, float]],
+    amplitude: float = 0.5,
+    sample_rate: int | None = None,
+) -> Path:
+    """Write tones one after the other: ``parts`` = [(seconds, freq), ...] (freq 0 = silence).
+    Handy to check that a crop of the audio lands where it should."""
     path = Path(path)
     container_format, codec, default_rate = _pick(AUDIO_FORMATS, path)
     with av.open(str(path), "w", format=container_format) as out:
         stream = _add_audio_stream(out, codec, sample_rate or default_rate)
-        _write_tone(out, stream, seconds, freq, amplitude)
+        _write_tones(out, stream, parts, amplitude)
     return path
 
 
@@ -118,22 +129,27 @@ def _add_audio_stream(out, codec: str, sample_rate: int = 44100):
 
 
 def _write_tone(out, stream, seconds: float, freq: float, amplitude: float) -> None:
+    _write_tones(out, stream, [(seconds, freq)], amplitude)
+
+
+def _write_tones(out, stream, parts: list[tuple[float, float]], amplitude: float) -> None:
     rate = stream.codec_context.sample_rate
-    target_format = stream.codec_context.format.name
-    resampler = av.AudioResampler(format=target_format, layout="mono", rate=rate)
-    total = round(seconds * rate)
-    chunk = 1024
-    peak = amplitude * 32767
-    step = 2 * math.pi * freq / rate
-    for start in range(0, total, chunk):
-        count = min(chunk, total - start)
-        samples = array("h", (int(peak * math.sin(step * (start + i))) for i in range(count)))
-        frame = av.AudioFrame(format="s16", layout="mono", samples=count)
-        frame.planes[0].update(samples.tobytes())
-        frame.sample_rate = rate
-        frame.pts = start
-        for converted in resampler.resample(frame):
-            out.mux(stream.encode(converted))
+    resampler = av.AudioResampler(format=stream.codec_context.format.name, layout="mono", rate=rate)
+    chunk, peak, written = 1024, amplitude * 32767, 0
+    for seconds, freq in parts:
+        total, step = round(seconds * rate), 2 * math.pi * freq / rate
+        for start in range(0, total, chunk):
+            count = min(chunk, total - start)
+            if freq:
+                data = array("h", (int(peak * math.sin(step * (start + i))) for i in range(count))).tobytes()
+            else:
+                data = bytes(2 * count)
+            frame = av.AudioFrame(format="s16", layout="mono", samples=count)
+            frame.planes[0].update(data.ljust(frame.planes[0].buffer_size, b"\0"))
+            frame.sample_rate, frame.pts = rate, written
+            written += count
+            for converted in resampler.resample(frame):
+                out.mux(stream.encode(converted))
     for converted in resampler.resample(None):
         out.mux(stream.encode(converted))
     out.mux(stream.encode(None))
