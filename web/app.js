@@ -1,0 +1,134 @@
+// ProSync upload page: token and limits, the job form, uploads with progress, stages, the result.
+import { Api, ApiError, devToken, upload } from "./api.js";
+import { JobForm } from "./form.js";
+
+const $ = (sel) => document.querySelector(sel);
+const params = new URLSearchParams(location.search);
+const api = new Api(params.get("api") || `${location.origin}/api/v1`, () => $("#token").value.trim());
+const form = new JobForm();
+const STAGES = ["awaiting_upload", "queued", "submitting", "processing", "downloading", "completed"];
+const POLL_MS = Number(params.get("poll") || 1000);
+const MiB = 1048576;
+
+async function init() {
+  const token = $("#token");
+  const dev = await devToken("pro");  // only the local stack answers
+  token.value = params.get("token") || dev || localStorage.getItem("prosync.token") || "";
+  if (dev) {
+    $("#dev-tokens").hidden = false;  // one click gives a token of each tier
+    for (const b of document.querySelectorAll("#dev-tokens button")) {
+      b.addEventListener("click", async () => { token.value = await devToken(b.dataset.tier); loadLimits(); });
+    }
+  }
+  token.addEventListener("change", loadLimits);
+  $("#job-form").addEventListener("submit", (e) => { e.preventDefault(); run(); });
+  await loadLimits();
+}
+
+async function loadLimits() {
+  const out = $("#limits");
+  const tokenField = $("[data-loc=token]");
+  tokenField.querySelector(".error").textContent = "";
+  if (!$("#token").value.trim()) { out.textContent = "Limits appear once a token is set."; return; }
+  localStorage.setItem("prosync.token", $("#token").value.trim());
+  try {
+    const l = await api.limits();
+    const models = $("#model");
+    const chosen = models.value;
+    models.innerHTML = l.models.map((m) => `<option>${m}</option>`).join("");
+    if (chosen) models.value = chosen;
+    if (!l.canCreateJobs || !l.limits) {
+      out.textContent = `Tier ${l.tier}: creating jobs needs the Pro or Enterprise plan.`;
+      form.setMaxSegments(0);
+      return;
+    }
+    const x = l.limits;
+    out.textContent = `Tier ${l.tier}: up to ${x.maxSegments} segments, video ≤ ${(x.maxVideoBytes / MiB).toFixed(0)} MiB, ` +
+      `each audio ≤ ${(x.maxAudioBytes / MiB).toFixed(0)} MiB, ≤ ${x.maxSpeechSecondsPerSegment} s of speech per segment, ` +
+      `active jobs ${l.activeJobs}/${x.maxActiveJobs}.`;
+    form.setMaxSegments(x.maxSegments);
+  } catch (err) {
+    out.textContent = "";
+    tokenField.querySelector(".error").textContent = err instanceof ApiError && err.status === 401
+      ? "This token is not accepted (missing, expired, or for another API)." : err.message;
+  }
+}
+
+function progressRow(label) {
+  const row = document.createElement("div");
+  row.className = "upload";
+  row.innerHTML = `<span>${label}</span><progress max="100" value="0"></progress><span class="pct">0%</span>`;
+  $("#uploads").append(row);
+  return (sent, total) => {
+    const pct = total ? Math.round((100 * sent) / total) : 100;
+    row.querySelector("progress").value = pct;
+    row.querySelector(".pct").textContent = `${pct}%`;
+  };
+}
+
+function showStatus(s) {
+  const at = STAGES.indexOf(s.status);
+  $("#stages").innerHTML = STAGES.map((name, i) => {
+    let cls = i < at || s.status === "completed" ? "done" : i === at ? "current" : "";
+    if (at < 0 && i === 0) cls = "bad";
+    return `<li class="${cls}" data-status="${name}">${name.replace("_", " ")}</li>`;
+  }).join("") + (at < 0 ? `<li class="bad" data-status="${s.status}">${s.status}</li>` : "");
+  $("#job-progress").value = s.progress ?? 0;
+  $("#job-status").textContent = `status: ${s.status} · stage: ${s.stage} · ${s.progress ?? 0}%` +
+    (s.syncGenerationId ? ` · generation ${s.syncGenerationId}` : "");
+  $("#job").dataset.status = s.status;
+}
+
+async function run() {
+  const built = form.build();
+  if (!built) return;
+  const submit = $("#submit");
+  submit.disabled = true;
+  form.clearErrors();
+  $("#job-error").textContent = "";
+  try {
+    const created = await api.create(built.request, crypto.randomUUID());
+    $("#job").hidden = false;
+    $("#result").hidden = true;
+    $("#uploads").innerHTML = "";
+    $("#job-id").textContent = created.jobId;
+    showStatus({ status: created.status, stage: "upload", progress: 0 });
+    const jobs = [upload(created.uploads.video, built.files.video, progressRow(`video ${built.files.video.name}`))];
+    for (const [ref, target] of Object.entries(created.uploads.audios)) {
+      jobs.push(upload(target, built.files.audios[ref], progressRow(`audio ${ref}`)));
+    }
+    await Promise.all(jobs);
+    await api.start(created.jobId);
+    await follow(created.jobId);
+  } catch (err) {
+    if (err instanceof ApiError && err.status >= 400 && err.status < 500 && err.status !== 401) {
+      form.showErrors(err.details, `${err.code}: ${err.text}`);
+    } else {
+      $("#form-error").textContent = err.message;
+    }
+    $("#job-error").textContent = $("#job").hidden ? "" : err.message;
+  } finally {
+    submit.disabled = false;
+  }
+}
+
+async function follow(jobId) {
+  for (;;) {
+    const s = await api.status(jobId);
+    showStatus(s);
+    if (s.status === "completed") {
+      const video = $("#result-video");
+      video.src = s.resultUrl;
+      $("#result-link").href = s.resultUrl;
+      $("#result").hidden = false;
+      return;
+    }
+    if (["failed", "canceled", "expired"].includes(s.status)) {
+      $("#job-error").textContent = s.error ? `${s.error.code}: ${s.error.message}` : `job ${s.status}`;
+      return;
+    }
+    await new Promise((r) => setTimeout(r, POLL_MS));
+  }
+}
+
+init();
