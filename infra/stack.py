@@ -1,0 +1,57 @@
+"""ProSyncStack: composes the capability constructs; it holds no resource definitions of its own."""
+
+from __future__ import annotations
+
+from aws_cdk import CfnOutput, Stack, Tags
+from constructs import Construct
+
+from infra.api import Api
+from infra.config import StackConfig
+from infra.database import Database
+from infra.functions import Functions
+from infra.migrations import Migrations
+from infra.monitoring import Monitoring
+from infra.nag import apply_acknowledgements
+from infra.network import Network
+from infra.storage import Storage
+from infra.workflow import Workflow
+
+
+class ProSyncStack(Stack):
+    def __init__(
+        self, scope: Construct, id: str, *, config: StackConfig, acknowledge: bool = True, **kwargs
+    ) -> None:
+        super().__init__(scope, id, **kwargs)
+        self.config = config
+        # CDK tags DBProxyTargetGroup although CloudFormation's schema has no Tags for it.
+        untaggable = ["AWS::RDS::DBProxyTargetGroup"]
+        Tags.of(self).add("project", "prosync", exclude_resource_types=untaggable)
+        Tags.of(self).add("stage", config.stage, exclude_resource_types=untaggable)
+
+        self.network = Network(self, "Network", config=config)
+        self.database = Database(self, "Database", config=config, network=self.network)
+        self.storage = Storage(self, "Storage", config=config)
+        self.functions = Functions(
+            self, "Functions", config=config, network=self.network, database=self.database, storage=self.storage
+        )
+        self.migrations = Migrations(
+            self, "Migrations", config=config, database=self.database, handler=self.functions.migrate
+        )
+        self.workflow = Workflow(self, "Workflow", config=config, functions=self.functions.workflow_functions)
+        self.api = Api(self, "Api", config=config, handler=self.functions.api)
+        self.monitoring = Monitoring(
+            self,
+            "Monitoring",
+            config=config,
+            functions=self.functions.all,
+            state_machine=self.workflow.state_machine,
+            api=self.api,
+            database=self.database,
+        )
+        self.acknowledgements = apply_acknowledgements(self) if acknowledge else []
+
+        CfnOutput(self, "MediaBucketName", value=self.storage.media.bucket_name)
+        CfnOutput(self, "StateMachineArn", value=self.workflow.state_machine.state_machine_arn)
+        CfnOutput(self, "SyncApiKeySecretArn", value=self.functions.sync_secret.secret_arn)
+        CfnOutput(self, "DbProxyEndpoint", value=self.database.proxy.endpoint)
+        CfnOutput(self, "MigrateFunctionName", value=self.functions.migrate.function_name)

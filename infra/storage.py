@@ -1,0 +1,93 @@
+"""Storage: one media bucket (`uploads/` from browsers, `results/` from the download function) and the
+bucket that receives its server access logs.
+
+Guardrails on the media bucket: public access blocked, SSE-S3, TLS 1.2+ only, presigned requests
+older than 15 minutes refused (`s3:signatureAge`), CORS for browser POST uploads from the front end's
+exact origins, uploads expired after N days, incomplete multipart uploads aborted after 1 day.
+
+The signature-age deny covers writes (browser POST uploads are signed for at most 15 minutes). Presigned
+GETs are bounded by their own expiry instead: Sync.so may fetch its inputs only when a queued
+generation starts, so their URLs live longer (`StorageSettings.sync_input_url_expiry_seconds`).
+"""
+
+from aws_cdk import Duration
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_s3 as s3
+from constructs import Construct
+
+from infra.config import StackConfig
+
+UPLOADS_PREFIX = "uploads/"
+RESULTS_PREFIX = "results/"
+MAX_SIGNATURE_AGE_MS = 900_000  # 15 minutes
+
+
+class Storage(Construct):
+    def __init__(self, scope: Construct, id: str, *, config: StackConfig) -> None:
+        super().__init__(scope, id)
+        removal = config.removal_policy
+        self.access_logs = s3.Bucket(
+            self,
+            "AccessLogs",
+            block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
+            encryption=s3.BucketEncryption.S3_MANAGED,
+            enforce_ssl=True,
+            minimum_tls_version=1.2,
+            object_ownership=s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
+            lifecycle_rules=[
+                s3.LifecycleRule(
+                    id="expire-access-logs",
+                    expiration=Duration.days(365 if config.is_prod else 30),
+                    abort_incomplete_multipart_upload_after=Duration.days(1),
+                )
+            ],
+            removal_policy=removal,
+        )
+        self.media = s3.Bucket(
+            self,
+            "Media",
+            block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
+            encryption=s3.BucketEncryption.S3_MANAGED,
+            enforce_ssl=True,
+            minimum_tls_version=1.2,
+            object_ownership=s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
+            server_access_logs_bucket=self.access_logs,
+            server_access_logs_prefix="media/",
+            cors=[
+                s3.CorsRule(
+                    allowed_origins=list(config.cors_origins),
+                    allowed_methods=[s3.HttpMethods.POST, s3.HttpMethods.GET, s3.HttpMethods.HEAD],
+                    allowed_headers=["content-type", "content-md5", "x-amz-*"],
+                    exposed_headers=["ETag"],
+                    max_age=3000,
+                )
+            ],
+            lifecycle_rules=[
+                s3.LifecycleRule(
+                    id="expire-uploads",
+                    prefix=UPLOADS_PREFIX,
+                    expiration=Duration.days(config.upload_expiry_days),
+                ),
+                s3.LifecycleRule(
+                    id="abort-incomplete-multipart",
+                    abort_incomplete_multipart_upload_after=Duration.days(1),
+                ),
+            ],
+            removal_policy=removal,
+        )
+        self.media.add_to_resource_policy(
+            iam.PolicyStatement(
+                sid="DenyStaleSignedWrites",
+                effect=iam.Effect.DENY,
+                principals=[iam.AnyPrincipal()],
+                actions=["s3:PutObject"],
+                resources=[self.media.arn_for_objects("*")],
+                conditions={"NumericGreaterThan": {"s3:signatureAge": MAX_SIGNATURE_AGE_MS}},
+            )
+        )
+
+    def uploads_arn(self) -> str:
+        return self.media.arn_for_objects(f"{UPLOADS_PREFIX}*")
+
+    def results_arn(self) -> str:
+        return self.media.arn_for_objects(f"{RESULTS_PREFIX}*")
