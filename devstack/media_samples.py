@@ -200,3 +200,29 @@ def _draw_frame(background: bytearray, width: int, height: int, index: int, fps:
                 _fill(pixels, width, x + (cell % 3) * scale, y + (cell // 3) * scale, scale, scale, b"\xff\xff\xff")
         x += 4 * scale
     return pixels
+
+
+# -- analysis (to check an output: which tone plays where) -----------------------------------------
+
+
+def decode_audio_pcm(path: str | Path, sample_rate: int = 8000) -> array:
+    """The first audio stream as signed 16-bit mono samples at ``sample_rate``."""
+    pcm = array("h")
+    resampler = av.AudioResampler(format="s16", layout="mono", rate=sample_rate)
+    with av.open(str(path)) as container:
+        for frame in container.decode(audio=0):
+            for converted in resampler.resample(frame):
+                pcm.frombytes(bytes(converted.planes[0])[: converted.samples * 2])
+        for converted in resampler.resample(None):
+            pcm.frombytes(bytes(converted.planes[0])[: converted.samples * 2])
+    return pcm
+
+
+def tone_profile(pcm: array, sample_rate: int, start: float, end: float) -> tuple[float, float]:
+    """(RMS level 0..32767, frequency estimated from zero crossings in Hz) of ``pcm`` in [start, end)."""
+    window = pcm[int(start * sample_rate) : int(end * sample_rate)]
+    if not window:
+        return 0.0, 0.0
+    level = math.sqrt(sum(sample * sample for sample in window) / len(window))
+    crossings = sum(1 for a, b in zip(window, window[1:]) if (a < 0) != (b < 0))
+    return level, crossings / 2 / (len(window) / sample_rate)
