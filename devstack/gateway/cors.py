@@ -1,4 +1,4 @@
-"""CORS as the deployed HTTP API has it: API Gateway answers preflights itself (the Lambda never
+"""CORS as the deployed HTTP API has it (infra/api.py's CorsPreflightOptions): API Gateway answers preflights itself (the Lambda never
 sees an OPTIONS request) and puts the configured CORS headers on every answer to an allowed origin."""
 
 from __future__ import annotations
@@ -15,8 +15,7 @@ class CorsConfig:
     allow_origins: list[str] = field(default_factory=lambda: list(DEV_ORIGINS))
     allow_methods: tuple[str, ...] = ("GET", "POST", "OPTIONS")
     allow_headers: tuple[str, ...] = ("authorization", "content-type", "idempotency-key")
-    expose_headers: tuple[str, ...] = ("location",)
-    max_age: int = 600
+    max_age: int = 3600
 
     def allows(self, origin: str | None) -> bool:
         return bool(origin) and origin in self.allow_origins
@@ -42,8 +41,6 @@ class CorsConfig:
         headers = [(k, v) for k, v in response.headers if not k.lower().startswith("access-control-")]
         origin = request.header("origin")
         if self.allows(origin):
-            headers += [("access-control-allow-origin", origin),
-                        ("access-control-expose-headers", ",".join(self.expose_headers)),
-                        ("vary", "origin")]
+            headers += [("access-control-allow-origin", origin), ("vary", "origin")]
         response.headers = headers
         return response

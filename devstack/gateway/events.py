@@ -16,7 +16,6 @@ from dataclasses import dataclass, field
 from email.utils import formatdate
 from urllib.parse import parse_qsl
 
-ROUTE_KEY = "ANY /api/v1/{proxy+}"
 API_PREFIX = "/api/v1/"
 _TEXT_TYPES = ("text/", "application/json", "application/xml", "application/x-www-form-urlencoded",
                "application/javascript", "+json", "+xml")
@@ -52,7 +51,8 @@ def _is_text(content_type: str | None) -> bool:
     return not content_type or any(t in content_type.lower() for t in _TEXT_TYPES)
 
 
-def to_event(request: HttpRequest, claims: dict[str, str] | None, route_key: str = ROUTE_KEY) -> dict:
+def to_event(request: HttpRequest, claims: dict[str, str] | None, route_key: str,
+             path_parameters: dict[str, str] | None = None) -> dict:
     headers: dict[str, str] = {}
     cookies: list[str] = []
     for name, value in request.headers:
@@ -95,8 +95,8 @@ def to_event(request: HttpRequest, claims: dict[str, str] | None, route_key: str
         event["cookies"] = cookies
     if query:
         event["queryStringParameters"] = query
-    if route_key.endswith("{proxy+}") and request.path.startswith(API_PREFIX):
-        event["pathParameters"] = {"proxy": request.path[len(API_PREFIX):]}
+    if path_parameters:
+        event["pathParameters"] = path_parameters
     if claims is not None:
         event["requestContext"]["authorizer"] = {"jwt": {"claims": claims, "scopes": None}}
     if request.body:

@@ -1,9 +1,10 @@
 """The local HTTP gateway: the API (as API Gateway's HTTP API would run it) and the web page.
 
-- `/api/v1/...`: OPTIONS is a CORS preflight answered here; health/swagger/openapi are public; every
-  other route needs a bearer JWT that `JwtAuthorizer` accepts (else 401 `{"message":"Unauthorized"}`).
-  The request becomes a payload-2.0 event for the api Lambda handler, called in-process. Calls are
-  serialized: one warm Lambda container, like a function with reserved concurrency 1.
+- `/api/v1/...`: OPTIONS is a CORS preflight answered here; a request matching no route of
+  `routes.py` is a 404 here; health/swagger/openapi.json are public; every other route needs a
+  bearer JWT that `JwtAuthorizer` accepts (else 401 `{"message":"Unauthorized"}`). The request
+  becomes a payload-2.0 event for the api Lambda handler, called in-process. Calls are serialized:
+  one warm Lambda container, like a function with reserved concurrency 1.
 - `/.well-known/jwks.json`: the dev JWKS. `/dev/token?tier=pro`: a dev token, local stack only.
 - anything else: a file of `web/` (`/` is index.html).
 """
@@ -21,9 +22,10 @@ from urllib.parse import parse_qs
 from devstack.gateway.auth import JwtAuthorizer
 from devstack.gateway.cors import CorsConfig
 from devstack.gateway.events import API_PREFIX, HttpRequest, HttpResponse, LambdaContext, from_result, to_event
+from devstack.gateway.routes import match
 
-PUBLIC_PREFIXES = ("health", "swagger", "openapi")
 UNAUTHORIZED = {"message": "Unauthorized"}
+NOT_FOUND = {"message": "Not Found"}
 
 
 class Gateway:
@@ -66,15 +68,19 @@ class Gateway:
                 return HttpResponse.json(400, {"message": str(exc)})
         if request.method in ("GET", "HEAD"):
             return self._static(path)
-        return HttpResponse.json(404, {"message": "Not Found"})
+        return HttpResponse.json(404, NOT_FOUND)
 
     def _api(self, request: HttpRequest) -> HttpResponse:
-        rest = request.path[len(API_PREFIX):]
-        public = request.method in ("GET", "HEAD") and rest.startswith(PUBLIC_PREFIXES)
-        claims = self.authorizer.claims(request.header("authorization"))
-        if claims is None and not public:
-            return HttpResponse.json(401, UNAUTHORIZED, [("www-authenticate", "Bearer")])
-        event = to_event(request, claims)
+        found = match(request.method, request.path)
+        if found is None:
+            return HttpResponse.json(404, NOT_FOUND)
+        route, path_parameters = found
+        claims = None
+        if not route.public:
+            claims = self.authorizer.claims(request.header("authorization"))
+            if claims is None:
+                return HttpResponse.json(401, UNAUTHORIZED, [("www-authenticate", "Bearer")])
+        event = to_event(request, claims, route.key, path_parameters)
         try:
             with self._lambda_lock:
                 result = self.handler(event, LambdaContext())
@@ -85,12 +91,12 @@ class Gateway:
 
     def _static(self, path: str) -> HttpResponse:
         if self.web_dir is None:
-            return HttpResponse.json(404, {"message": "Not Found"})
+            return HttpResponse.json(404, NOT_FOUND)
         target = (self.web_dir / (path.lstrip("/") or "index.html")).resolve()
         if target.is_dir():
             target = target / "index.html"
         if not target.is_relative_to(self.web_dir) or not target.is_file():
-            return HttpResponse.json(404, {"message": "Not Found"})
+            return HttpResponse.json(404, NOT_FOUND)
         content_type = mimetypes.guess_type(target.name)[0] or "application/octet-stream"
         return HttpResponse(200, [("content-type", content_type), ("cache-control", "no-store")],
                             target.read_bytes())

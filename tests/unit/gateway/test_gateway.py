@@ -103,6 +103,8 @@ def test_good_token_reaches_the_handler_as_a_v2_event(gateway, keys):
     assert answer.headers["access-control-allow-origin"] == ORIGIN
     (event,) = gateway.handler_calls
     assert event["version"] == "2.0"
+    assert event["routeKey"] == "POST /api/v1/sync/pro-job/{job_id}/start"
+    assert event["pathParameters"] == {"job_id": "abc"}
     assert event["rawPath"] == "/api/v1/sync/pro-job/abc/start"
     assert event["rawQueryString"] == "x=1&x=2&y="
     assert event["queryStringParameters"] == {"x": "1,2", "y": ""}
@@ -117,7 +119,7 @@ def test_good_token_reaches_the_handler_as_a_v2_event(gateway, keys):
 
 
 def test_binary_body_is_base64(gateway, keys):
-    gateway.client.post("/api/v1/x", headers={**bearer(keys.issue("u")), "content-type": "application/octet-stream"},
+    gateway.client.post("/api/v1/sync/pro-sync-process", headers={**bearer(keys.issue("u")), "content-type": "application/octet-stream"},
                         content=b"\x00\xff")
     (event,) = gateway.handler_calls
     assert event["isBase64Encoded"] is True and base64.b64decode(event["body"]) == b"\x00\xff"
@@ -127,7 +129,23 @@ def test_public_routes_need_no_token(gateway):
     assert gateway.client.get("/api/v1/health").status_code == 200
     assert gateway.client.get("/api/v1/swagger").status_code == 200
     assert "authorizer" not in gateway.handler_calls[0]["requestContext"]
-    assert gateway.client.post("/api/v1/health").status_code == 401
+    assert gateway.client.get("/api/v1/openapi.json").status_code == 200
+    assert gateway.client.post("/api/v1/health").status_code == 404  # no such route: API Gateway's 404
+
+
+def test_unknown_routes_are_404_without_the_lambda(gateway, keys):
+    answer = gateway.client.get("/api/v1/sync/nothing-here", headers=bearer(keys.issue("u")))
+    assert answer.status_code == 404 and answer.json() == {"message": "Not Found"}
+    assert gateway.handler_calls == []
+
+
+def test_routes_match_the_deployed_api():
+    api = pytest.importorskip("infra.api")
+    from devstack.gateway import routes
+
+    assert routes.PREFIX == api.PREFIX
+    assert routes.PUBLIC_ROUTES == api.PUBLIC_ROUTES
+    assert routes.PROTECTED_ROUTES == api.PROTECTED_ROUTES
 
 
 def test_cors_preflight_is_answered_by_the_gateway(gateway):
