@@ -85,6 +85,13 @@ class JobRepository:
         row = self.conn.execute(query, params).fetchone()
         return JobRecord.model_validate(row) if row else None
 
+    def find_by_idempotency_key(self, user_id: str, idempotency_key: str) -> JobRecord | None:
+        """The user's job created with this Idempotency-Key, if any."""
+        row = self.conn.execute(
+            "SELECT * FROM video_jobs WHERE user_id = %s AND idempotency_key = %s", (user_id, idempotency_key)
+        ).fetchone()
+        return JobRecord.model_validate(row) if row else None
+
     def list_jobs(
         self, user_id: str, *, status: JobStatus | None = None, limit: int = 20,
         after: tuple[datetime, UUID] | None = None,

@@ -1,0 +1,1 @@
+"""Media inspection (probing durations and streams) with PyAV."""

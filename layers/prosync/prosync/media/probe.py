@@ -1,0 +1,70 @@
+"""Media probing with PyAV: container format, duration and which streams a file has.
+
+`probe_object` reads an S3 object through `S3RangeReader`, so only the bytes the demuxer asks for
+are fetched (the header, and for some formats the tail): a few hundred KB, whatever the file size.
+Anything FFmpeg cannot read raises `MediaUnreadable` (the caller names the file in its error).
+"""
+
+from dataclasses import dataclass
+
+import av
+
+from prosync.storage.range_reader import FetchBudgetExceeded, S3RangeReader
+
+# Enough for FFmpeg to find the streams of any file we accept, small enough to stay cheap.
+_CONTAINER_OPTIONS = {"probesize": str(2 * 1024 * 1024), "analyzeduration": str(3_000_000)}
+
+
+class MediaUnreadable(ValueError):
+    """The bytes are not a media file FFmpeg can read (corrupt, truncated, or not media at all)."""
+
+
+@dataclass(frozen=True)
+class MediaInfo:
+    format_name: str  # FFmpeg's demuxer names, comma-separated ("mov,mp4,m4a,3gp,3g2,mj2")
+    duration: float | None  # seconds
+    has_video: bool
+    has_audio: bool
+    video_codec: str | None = None
+    audio_codec: str | None = None
+    width: int | None = None
+    height: int | None = None
+    bytes_read: int = 0  # what reading it cost (ranged reads)
+
+
+def probe(fileobj, *, bytes_read=lambda: 0) -> MediaInfo:
+    """Open a seekable binary file object with PyAV and describe it."""
+    try:
+        with av.open(fileobj, mode="r", container_options=_CONTAINER_OPTIONS) as container:
+            video = container.streams.video[0] if container.streams.video else None
+            audio = container.streams.audio[0] if container.streams.audio else None
+            return MediaInfo(
+                format_name=container.format.name,
+                duration=_duration(container),
+                has_video=video is not None,
+                has_audio=audio is not None,
+                video_codec=video.codec_context.name if video else None,
+                audio_codec=audio.codec_context.name if audio else None,
+                width=video.codec_context.width if video else None,
+                height=video.codec_context.height if video else None,
+                bytes_read=bytes_read(),
+            )
+    except FetchBudgetExceeded as exc:
+        raise MediaUnreadable(f"not readable within the probe's budget ({exc})") from exc
+    except (av.FFmpegError, OSError, EOFError, ValueError, IndexError) as exc:
+        raise MediaUnreadable(f"not a readable media file ({type(exc).__name__}: {exc})") from exc
+
+
+def probe_object(bucket: str, key: str, size: int | None = None, *,
+                 max_fetch_bytes: int = 64 * 1024 * 1024) -> MediaInfo:
+    """Probe an S3 object with ranged reads (at most `max_fetch_bytes` fetched)."""
+    reader = S3RangeReader(bucket, key, size, max_fetch_bytes=max_fetch_bytes)
+    return probe(reader, bytes_read=lambda: reader.bytes_fetched)
+
+
+def _duration(container) -> float | None:
+    """The container's duration, else the longest stream's (None when neither is known)."""
+    if container.duration:
+        return container.duration / av.time_base
+    durations = [float(s.duration * s.time_base) for s in container.streams if s.duration and s.time_base]
+    return max(durations) if durations else None
