@@ -1,0 +1,173 @@
+"""`prosync demo` (and `make demo`): the main job end to end on this machine.
+
+Starts the local stack in-process, makes a test-card video (burnt-in timecode) and three audio
+clips (distinct tones, three formats), runs a 3-segment job through the HTTP API with browser-style
+presigned POST uploads, downloads the result and prints a summary: job, segments, stages with their
+times (job events), the Step Functions execution's states, and the output checked with PyAV.
+Exits 0 only when the output decodes with video and audio and has the input's duration.
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import av
+from rich.console import Console
+from rich.table import Table
+
+from devstack.client import ApiError, ProSyncClient, build_request
+from devstack.localstack import LocalStack
+from devstack.media_samples import make_tone, make_tone_sequence, make_video, media_duration
+from devstack.progress import print_api_error, run_job
+
+VIDEO_SECONDS = 8.0
+SEGMENTS = [  # (start, end, refId, crop)
+    (0.5, 2.5, "intro", None),
+    (3.0, 5.0, "middle", (0.5, 2.5)),
+    (5.5, 7.5, "outro", None),
+]
+
+
+def register(sub) -> None:
+    parser = sub.add_parser("demo", help="run a 3-segment job through the local stack and check the result")
+    parser.add_argument("--output-dir", type=Path, default=Path("demo-output"))
+    parser.add_argument("--generation-seconds", type=float, default=2.0, help="emulated Sync.so time")
+    parser.set_defaults(func=run)
+
+
+def make_inputs(folder: Path) -> tuple[Path, dict[str, Path]]:
+    folder.mkdir(parents=True, exist_ok=True)
+    video = make_video(folder / "talk.mp4", VIDEO_SECONDS, size=(320, 240))
+    audios = {
+        "intro": make_tone(folder / "intro.wav", 2.0, 440),
+        "middle": make_tone_sequence(folder / "middle.mp3", [(0.5, 0), (2.0, 660), (0.5, 0)]),
+        "outro": make_tone(folder / "outro.ogg", 2.0, 880),
+    }
+    return video, audios
+
+
+def segments() -> list[dict]:
+    out = []
+    for start, end, ref, crop in SEGMENTS:
+        audio = {"refId": ref} if crop is None else {"refId": ref, "startTime": crop[0], "endTime": crop[1]}
+        out.append({"startTime": start, "endTime": end, "audioInput": audio})
+    return out
+
+
+def run(args) -> int:
+    console = Console()
+    began = time.monotonic()
+    with console.status("making sample media (test-card video, three tones)…"):
+        video, audios = make_inputs(args.output_dir / "inputs")
+    with console.status("starting the local stack (Postgres, moto, Sync.so emulator, gateway)…"):
+        stack = LocalStack(generation_seconds=args.generation_seconds, wait_scale=0.05).start()
+    console.print(f"local stack up in {time.monotonic() - began:.1f} s at {stack.url}")
+    try:
+        with ProSyncClient(stack.url, stack.token("pro")) as client:
+            limits = client.limits()
+            console.print(f"user dev-pro, tier {limits['tier']}, max {limits['limits']['maxSegments']} segments")
+            request = build_request(video, audios, segments(), model="lipsync-2",
+                                    options={"sync_mode": "cut_off"}, output_file_name="demo_result")
+            job = run_job(client, request, {"video": video, "audios": audios}, console,
+                          output=args.output_dir / "result.mp4")
+        if job.status.get("status") != "completed":
+            error = job.status.get("error") or {}
+            console.print(f"[red]job {job.job_id} ended {job.status.get('status')}[/]: "
+                          f"{error.get('code', '')} {error.get('message', '')}")
+            return 1
+        summary(console, stack, job)
+        ok = check_output(console, job.output, media_duration(video))
+    except ApiError as exc:
+        print_api_error(console, exc)
+        return 1
+    finally:
+        stack.stop()
+    console.print(f"[bold]{'PASS' if ok else 'FAIL'}[/] in {time.monotonic() - began:.1f} s wall: {job.output}")
+    return 0 if ok else 1
+
+
+def summary(console: Console, stack: LocalStack, job) -> None:
+    status = job.status
+    console.rule(f"job {job.job_id}")
+    table = Table("#", "video range (s)", "audio", "crop (s)", title="segments")
+    for i, seg in enumerate(status["segments"], 1):
+        audio = seg["audioInput"]
+        crop = f"{audio['startTime']:.2f}-{audio['endTime']:.2f}" if audio.get("startTime") is not None else "-"
+        table.add_row(str(i), f"{seg['startTime']:.2f}-{seg['endTime']:.2f}", audio["refId"], crop)
+    console.print(table)
+    events = _job_events(stack, job.job_id)
+    if events:
+        t0 = events[0].at
+        console.print("stages (job events): " + "  →  ".join(
+            f"{e.to_status.value} [dim]+{(e.at - t0).total_seconds():.1f}s[/]" for e in events))
+    console.print("execution states (Step Functions history): " + _execution_states(stack, job.job_id))
+    console.print("wall time: " + ", ".join(f"{k} {v:.1f} s" for k, v in job.seconds.items()))
+
+
+def _job_events(stack: LocalStack, job_id: str):
+    from uuid import UUID
+
+    from prosync.db.connection import connect
+    from prosync.db.repository import JobRepository
+    from prosync.settings import DatabaseSettings
+
+    with connect(DatabaseSettings(database_url=stack.database_url)) as conn:
+        repo = JobRepository(conn)
+        record = repo.get_job(UUID(job_id))
+        stack.last_execution_arn = record.execution_arn if record else None
+        return repo.events(UUID(job_id))
+
+
+def _execution_states(stack: LocalStack, job_id: str) -> str:
+    import boto3
+
+    arn = getattr(stack, "last_execution_arn", None)
+    if not arn:
+        return "(no execution recorded)"
+    sfn = boto3.client("stepfunctions", endpoint_url=stack.aws.endpoint_url)
+    events = sfn.get_paginator("get_execution_history").paginate(executionArn=arn).build_full_result()["events"]
+    states: list[list] = []  # [name, times entered]
+    for event in events:
+        name = (event.get("stateEnteredEventDetails") or {}).get("name")
+        if name:
+            if states and states[-1][0] == name:
+                states[-1][1] += 1
+            else:
+                states.append([name, 1])
+    run = sfn.describe_execution(executionArn=arn)
+    spent = (run["stopDate"] - run["startDate"]).total_seconds() if run.get("stopDate") else 0.0
+    path = " → ".join(name + (f" ×{n}" if n > 1 else "") for name, n in states)
+    return f"{path}  [dim]({run['status']}, {len(events)} events, {spent:.1f} s)[/]"
+
+
+def check_output(console: Console, path: Path, expected_seconds: float) -> bool:
+    """Decode every frame: a video stream, an audio stream, and the input's duration (±0.25 s)."""
+    with av.open(str(path)) as container:
+        video = next(iter(container.streams.video), None)
+        audio = next(iter(container.streams.audio), None)
+        frames = {"video": 0, "audio": 0}
+        for frame in container.decode(*(s for s in (video, audio) if s is not None)):
+            frames["video" if isinstance(frame, av.VideoFrame) else "audio"] += 1
+    duration = media_duration(path)
+    table = Table("output", "value", title="result")
+    table.add_row("file", str(path))
+    table.add_row("size", f"{path.stat().st_size:,} bytes")
+    table.add_row("duration", f"{duration:.2f} s (input {expected_seconds:.2f} s)")
+    if video is not None:
+        table.add_row("video", f"{video.codec_context.name} {video.codec_context.width}x{video.codec_context.height}, "
+                               f"{frames['video']} frames decoded")
+    if audio is not None:
+        table.add_row("audio", f"{audio.codec_context.name} {audio.codec_context.sample_rate} Hz, "
+                               f"{frames['audio']} frames decoded")
+    console.print(table)
+    problems = []
+    if not frames["video"]:
+        problems.append("no decodable video")
+    if not frames["audio"]:
+        problems.append("no decodable audio")
+    if abs(duration - expected_seconds) > 0.25:
+        problems.append(f"duration {duration:.2f} s, expected {expected_seconds:.2f} s")
+    for problem in problems:
+        console.print(f"[red]✗ {problem}[/]")
+    return not problems
