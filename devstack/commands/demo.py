@@ -96,16 +96,17 @@ def summary(console: Console, stack: LocalStack, job) -> None:
         crop = f"{audio['startTime']:.2f}-{audio['endTime']:.2f}" if audio.get("startTime") is not None else "-"
         table.add_row(str(i), f"{seg['startTime']:.2f}-{seg['endTime']:.2f}", audio["refId"], crop)
     console.print(table)
-    events = _job_events(stack, job.job_id)
+    events, execution_arn = _job_record(stack, job.job_id)
     if events:
         t0 = events[0].at
         console.print("stages (job events): " + "  →  ".join(
             f"{e.to_status.value} [dim]+{(e.at - t0).total_seconds():.1f}s[/]" for e in events))
-    console.print("execution states (Step Functions history): " + _execution_states(stack, job.job_id))
+    console.print("execution states (Step Functions history): " + _execution_states(stack, execution_arn))
     console.print("wall time: " + ", ".join(f"{k} {v:.1f} s" for k, v in job.seconds.items()))
 
 
-def _job_events(stack: LocalStack, job_id: str):
+def _job_record(stack: LocalStack, job_id: str):
+    """The job's events and its execution ARN, from the stack's database."""
     from uuid import UUID
 
     from prosync.db.connection import connect
@@ -115,14 +116,12 @@ def _job_events(stack: LocalStack, job_id: str):
     with connect(DatabaseSettings(database_url=stack.database_url)) as conn:
         repo = JobRepository(conn)
         record = repo.get_job(UUID(job_id))
-        stack.last_execution_arn = record.execution_arn if record else None
-        return repo.events(UUID(job_id))
+        return repo.events(UUID(job_id)), record.execution_arn if record else None
 
 
-def _execution_states(stack: LocalStack, job_id: str) -> str:
+def _execution_states(stack: LocalStack, arn: str | None) -> str:
     import boto3
 
-    arn = getattr(stack, "last_execution_arn", None)
     if not arn:
         return "(no execution recorded)"
     sfn = boto3.client("stepfunctions", endpoint_url=stack.aws.endpoint_url)
