@@ -113,7 +113,8 @@ class EmulatorServer:
     # -- lifecycle -------------------------------------------------------------------------------
 
     def start(self) -> EmulatorServer:
-        self._thread = threading.Thread(target=self._httpd.serve_forever, name="syncso-emulator", daemon=True)
+        self._thread = threading.Thread(target=self._httpd.serve_forever, kwargs={"poll_interval": 0.05},
+                                        name="syncso-emulator", daemon=True)
         self._thread.start()
         return self
 
