@@ -48,7 +48,7 @@ class Network(Construct):
             traffic_type=ec2.FlowLogTrafficType.ALL if config.is_prod else ec2.FlowLogTrafficType.REJECT,
         )
 
-        # Security groups: lambda -> proxy (5432) -> database (5433); lambda -> endpoints (443).
+        # Security groups: lambda -> proxy (5432) -> database (DB_PORT); lambda -> endpoints (443).
         self.lambda_sg = ec2.SecurityGroup(
             self,
             "LambdaSg",
@@ -70,7 +70,7 @@ class Network(Construct):
             allow_all_outbound=False,
         )
         self.lambda_sg.connections.allow_to(self.proxy_sg, ec2.Port.tcp(PROXY_PORT), "Lambdas to RDS Proxy")
-        self.proxy_sg.connections.allow_to(self.db_sg, ec2.Port.tcp(DB_PORT), "RDS Proxy to Postgres")
+        # proxy -> database on DB_PORT: added by `DatabaseInstance.add_proxy` (infra/database.py)
         # Isolated subnets only route to the VPC and the S3 gateway endpoint, so HTTPS egress to any
         # address reaches exactly those (the S3 prefix list id is not known at synth without a lookup).
         self.lambda_sg.add_egress_rule(

@@ -1,0 +1,76 @@
+"""Storage: the media bucket's guardrails and the access-log bucket."""
+
+from infra.storage import MAX_SIGNATURE_AGE_MS
+
+from infra_testkit import as_list
+
+
+def _bucket(synth, construct):
+    return synth.template["Resources"][synth.logical_id(construct)]["Properties"]
+
+
+def _policy_statements(synth, construct):
+    ref = {"Ref": synth.logical_id(construct)}
+    (policy,) = [p for p in synth.resources("AWS::S3::BucketPolicy").values() if p["Properties"]["Bucket"] == ref]
+    return policy["Properties"]["PolicyDocument"]["Statement"]
+
+
+def test_two_buckets_both_private_encrypted_and_tls_only(synth):
+    storage = synth.stack.storage
+    assert len(synth.resources("AWS::S3::Bucket")) == 2
+    for construct in (storage.media, storage.access_logs):
+        props = _bucket(synth, construct)
+        assert props["PublicAccessBlockConfiguration"] == {
+            "BlockPublicAcls": True,
+            "BlockPublicPolicy": True,
+            "IgnorePublicAcls": True,
+            "RestrictPublicBuckets": True,
+        }
+        (rule,) = props["BucketEncryption"]["ServerSideEncryptionConfiguration"]
+        assert rule["ServerSideEncryptionByDefault"]["SSEAlgorithm"] == "AES256"
+        denies = [s for s in _policy_statements(synth, construct) if s["Effect"] == "Deny"]
+        assert any(
+            s["Action"] == "s3:*" and s["Condition"] == {"Bool": {"aws:SecureTransport": "false"}} for s in denies
+        )
+
+
+def test_media_bucket_refuses_stale_presigned_writes(synth):
+    statements = _policy_statements(synth, synth.stack.storage.media)
+    (stale,) = [s for s in statements if "s3:signatureAge" in str(s.get("Condition"))]
+    assert stale["Effect"] == "Deny" and stale["Principal"] == {"AWS": "*"}
+    assert "s3:PutObject" in as_list(stale["Action"])
+    assert stale["Condition"] == {"NumericGreaterThan": {"s3:signatureAge": MAX_SIGNATURE_AGE_MS}}
+    assert MAX_SIGNATURE_AGE_MS == 900_000
+
+
+def test_media_bucket_cors_for_browser_post_uploads(synth):
+    (rule,) = _bucket(synth, synth.stack.storage.media)["CorsConfiguration"]["CorsRules"]
+    assert rule["AllowedOrigins"] == synth.stack.config.cors_origins
+    assert "*" not in rule["AllowedOrigins"]
+    assert sorted(rule["AllowedMethods"]) == ["GET", "HEAD", "POST"]
+    assert rule["ExposedHeaders"] == ["ETag"]
+
+
+def test_media_bucket_lifecycle(synth):
+    rules = {r["Id"]: r for r in _bucket(synth, synth.stack.storage.media)["LifecycleConfiguration"]["Rules"]}
+    uploads = rules["expire-uploads"]
+    assert uploads["Status"] == "Enabled" and uploads["Prefix"] == "uploads/"
+    assert uploads["ExpirationInDays"] == synth.stack.config.upload_expiry_days
+    abort = rules["abort-incomplete-multipart"]
+    assert abort["Status"] == "Enabled" and "Prefix" not in abort
+    assert abort["AbortIncompleteMultipartUpload"] == {"DaysAfterInitiation": 1}
+    assert not any("/results" in str(r.get("Prefix")) for r in rules.values())  # results are kept
+
+
+def test_media_bucket_server_access_logs(synth):
+    storage = synth.stack.storage
+    logging = _bucket(synth, storage.media)["LoggingConfiguration"]
+    assert logging["DestinationBucketName"] == {"Ref": synth.logical_id(storage.access_logs)}
+    allow = [s for s in _policy_statements(synth, storage.access_logs) if s["Effect"] == "Allow"]
+    assert allow and allow[0]["Principal"] == {"Service": "logging.s3.amazonaws.com"}
+
+
+def test_stateful_resources_are_kept_in_prod(prod, dev):
+    for synth, policy in ((prod, "Retain"), (dev, "Delete")):
+        for bucket in synth.resources("AWS::S3::Bucket").values():
+            assert bucket["DeletionPolicy"] == policy
