@@ -6,16 +6,20 @@ MODE:
   plain    the plain copy: one presigned-URL PUT into the same moto bucket whose body is the GET
            streamed through httpx (no multipart, no retries, no checks)
   real     the project's own download code (prosync), as the download Lambda runs it
+           (KEY is then the job id; the object lands at results/<job>/bench.mp4)
 The parent reads this process's peak RSS with os.wait4 (ru_maxrss of exactly this child).
 """
 
 from __future__ import annotations
 
 import json
+import os
 import sys
 import time
 
 import httpx
+
+from bench.download_stream import real_download
 
 CHUNK = 256 * 1024
 
@@ -41,17 +45,23 @@ def plain(url: str, bucket: str, key: str) -> int:
     return size
 
 
-def real(url: str, bucket: str, key: str) -> int:
-    from bench.download_stream import real_download  # how the project's code is called lives with the bench
+def prepare(mode: str) -> None:
+    """Warm the process as a warm Lambda container would be: modules imported, S3 client made."""
+    from prosync.aws import client
 
-    return real_download(url, bucket, key)
+    client("s3")
+    if mode == "real":
+        from bench.download_stream import load_real
+
+        load_real()
 
 
 def main() -> None:
     mode, url, bucket, key = sys.argv[1:5]
+    prepare(mode)
     start = time.perf_counter()
     count = {"devnull": lambda: devnull(url), "plain": lambda: plain(url, bucket, key),
-             "real": lambda: real(url, bucket, key)}[mode]()
+             "real": lambda: real_download(url, os.environ["GENERATION_ID"], key)}[mode]()
     print(json.dumps({"seconds": time.perf_counter() - start, "bytes": count}))
 
 
