@@ -1,0 +1,24 @@
+"""Print the HTTP API's OpenAPI document (`make openapi` writes it to docs/openapi.json).
+
+The document is generated from the api handler's routes and pydantic models; a test fails when the
+committed copy drifts from it.
+"""
+
+import os
+import sys
+
+
+def render() -> str:
+    os.environ.setdefault("AWS_DEFAULT_REGION", "us-east-1")  # importing the handler needs no AWS access
+    from functions.api.handler import openapi_json
+
+    return openapi_json() + "\n"
+
+
+def main() -> int:
+    sys.stdout.write(render())
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

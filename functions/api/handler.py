@@ -1,0 +1,228 @@
+"""HTTP API Lambda (API Gateway HTTP API v2, JWT authorizer): routes, the caller, errors.
+
+The routes only turn events into the use cases' arguments (`prosync.api`) and their answers into
+responses; every error becomes the one error body here, in one place. The caller is the JWT's
+`sub`/`email` (claims put there by the authorizer); no claims -> 401. `/health`, `/api/v1/health` and
+`/swagger` (Swagger UI; `?format=json` gives the OpenAPI document) need no caller.
+
+Imports only `prosync.*`, Powertools and the standard library: this file is `handler.lambda_handler`
+on Lambda and `functions.api.handler` in tests and the local stack.
+"""
+
+import os
+from typing import Annotated, Any
+from uuid import UUID
+
+from aws_lambda_powertools import Logger, Metrics, Tracer
+from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response, content_types
+from aws_lambda_powertools.event_handler.api_gateway import Router
+from aws_lambda_powertools.event_handler.exceptions import ServiceError
+from aws_lambda_powertools.event_handler.openapi.exceptions import (
+    RequestUnsupportedContentType, RequestValidationError)
+from aws_lambda_powertools.event_handler.openapi.models import HTTPBearer, Server
+from aws_lambda_powertools.event_handler.openapi.params import Header, Query
+from aws_lambda_powertools.logging import correlation_paths
+from aws_lambda_powertools.metrics import MetricUnit
+
+from prosync import api
+from prosync.db.connection import get_connection
+from prosync.db.repository import JobRepository
+from prosync.errors import ProSyncError, Unauthorized
+from prosync.jobs.status import JobStatus
+from prosync.models import (
+    HealthResponse, JobList, LimitsResponse, ProSyncProcessRequest, ProSyncProcessResponse, SegmentJobStatus,
+    SegmentValidationError)
+from prosync.settings import api_settings
+
+PREFIX = "/api/v1"
+SERVICE = os.environ.get("POWERTOOLS_SERVICE_NAME", "prosync-api")
+logger = Logger(service=SERVICE)
+tracer = Tracer(service=SERVICE)
+metrics = Metrics(namespace=os.environ.get("POWERTOOLS_METRICS_NAMESPACE", "ProSync"), service=SERVICE)
+app = APIGatewayHttpResolver(enable_validation=True)
+router = Router()
+
+OPENAPI: dict[str, Any] = {
+    "title": "ProSync API",
+    "version": "1.0.0",
+    "description": "Segment-based lip-sync jobs: create a job, upload its files with the presigned POSTs, "
+                   "start it, poll its status, download the result. Errors always have the body "
+                   '`{"error": {"code", "message", "details": [{"loc", "msg"}]}}`.',
+    "security_schemes": {"bearerAuth": HTTPBearer(bearerFormat="JWT")},
+    "servers": [Server(url="/")],
+}
+AUTH = [{"bearerAuth": []}]
+
+
+def _errors(*codes: int) -> dict[int, dict]:
+    """OpenAPI entries of the error answers a route may give (all with the one error body)."""
+    text = {400: "malformed JSON", 401: "no or invalid token", 403: "free tier",
+            404: "no such job (or not yours)", 409: "illegal state change",
+            413: "a file is larger than allowed", 415: "not JSON",
+            422: "invalid request", 429: "too many active jobs", 503: "a dependency is unavailable; retry"}
+    body = {"application/json": {"model": SegmentValidationError}}
+    return {code: {"description": text[code], "content": body} for code in codes}
+
+
+# -- the caller and the job store ----------------------------------------------------------------
+
+PUBLIC_PATHS = ("/health", "/swagger")  # (also under the prefix and a stage): no caller needed
+
+
+def caller_of(event: dict) -> api.Caller | None:
+    """The caller from the JWT authorizer's claims (`sub`, `email`), or None."""
+    context = event.get("requestContext") or {}
+    claims = ((context.get("authorizer") or {}).get("jwt") or {}).get("claims") or {}
+    sub = claims.get("sub") if isinstance(claims, dict) else None
+    if not isinstance(sub, str) or not sub.strip():
+        return None
+    email = claims.get("email")
+    return api.Caller(user_id=sub, email=email if isinstance(email, str) else None)
+
+
+def caller() -> api.Caller:
+    """The authenticated caller of the current request; none -> 401."""
+    found = caller_of(app.current_event.raw_event)
+    if found is None:
+        raise Unauthorized("a valid bearer token is required")
+    return found
+
+
+def repo() -> JobRepository:
+    """The job store on the container's connection (reconnects when the last one dropped)."""
+    return JobRepository(get_connection(api_settings()))
+
+
+# -- routes --------------------------------------------------------------------------------------
+
+@router.post("/sync/pro-sync-process", status_code=201, summary="Create a job and get its upload URLs",
+             tags=["jobs"], security=AUTH, responses=_errors(400, 401, 403, 413, 415, 422, 429))
+def create_job(
+    request: ProSyncProcessRequest,
+    idempotency_key: Annotated[str | None, Header(
+        alias="Idempotency-Key", description="a retry with the same key returns the same job")] = None,
+) -> ProSyncProcessResponse:
+    user = caller()
+    answer = api.create_job(user, request, repo=repo(), settings=api_settings(),
+                            idempotency_key=idempotency_key)
+    logger.append_keys(job_id=str(answer.job_id))
+    metrics.add_metric(name="JobsCreated", unit=MetricUnit.Count, value=1)
+    return answer
+
+
+@router.post("/sync/pro-job/<job_id>/start", status_code=202, summary="Check the uploads and start the job",
+             tags=["jobs"], security=AUTH, responses=_errors(401, 403, 404, 413, 422, 429, 503))
+def start_job(job_id: UUID) -> SegmentJobStatus:
+    user = caller()
+    logger.append_keys(job_id=str(job_id))
+    answer = api.start_job(user, job_id, repo=repo(), settings=api_settings())
+    metrics.add_metric(name="JobStarts", unit=MetricUnit.Count, value=1)
+    return answer
+
+
+@router.get("/sync/pro-job/<job_id>/status", summary="A job's status (result URL once completed)",
+            tags=["jobs"], security=AUTH, responses=_errors(401, 404, 422))
+def job_status(job_id: UUID) -> SegmentJobStatus:
+    user = caller()
+    logger.append_keys(job_id=str(job_id))
+    return api.get_status(user, job_id, repo=repo(), settings=api_settings())
+
+
+@router.get("/sync/pro-jobs", summary="The caller's jobs, newest first", tags=["jobs"], security=AUTH,
+            responses=_errors(401, 422))
+def list_jobs(
+    limit: Annotated[int, Query(ge=1, le=100, description="jobs per page")] = 20,
+    status: Annotated[JobStatus | None, Query(description="only jobs in this status")] = None,
+    cursor: Annotated[str | None, Query(max_length=512, description="`nextCursor` of the last page")] = None,
+) -> JobList:
+    user = caller()
+    return api.list_jobs(user, repo=repo(), settings=api_settings(), limit=limit, status=status,
+                         cursor=cursor)
+
+
+@router.post("/sync/pro-job/<job_id>/cancel", status_code=202, summary="Cancel a job and stop its execution",
+             tags=["jobs"], security=AUTH, responses=_errors(401, 404, 409, 422))
+def cancel_job(job_id: UUID) -> SegmentJobStatus:
+    user = caller()
+    logger.append_keys(job_id=str(job_id))
+    answer = api.cancel_job(user, job_id, repo=repo(), settings=api_settings())
+    metrics.add_metric(name="JobsCanceled", unit=MetricUnit.Count, value=1)
+    return answer
+
+
+@router.get("/sync/limits", summary="The caller's tier and limits", tags=["account"], security=AUTH,
+            responses=_errors(401))
+def limits() -> LimitsResponse:
+    return api.get_limits(caller(), repo=repo(), settings=api_settings())
+
+
+@router.get("/health", summary="Liveness", tags=["health"])
+def health() -> HealthResponse:
+    return HealthResponse()
+
+
+app.include_router(router, prefix=PREFIX)
+app.get("/health", include_in_schema=False)(health)
+app.enable_swagger(path="/swagger", **OPENAPI)
+
+
+def openapi_json() -> str:
+    """The OpenAPI document (what `/swagger?format=json` serves; `make openapi` writes it to docs/)."""
+    return app.get_openapi_json_schema(**OPENAPI)
+
+
+# -- errors: every failure becomes the one error body, here ----------------------------------------
+
+def _error(status: int, code: str, message: str, details: list | None = None) -> Response:
+    return Response(status_code=status, content_type=content_types.APPLICATION_JSON,
+                    body={"error": {"code": code, "message": message, "details": details or []}})
+
+
+@app.exception_handler(ProSyncError)
+def _domain_error(exc: ProSyncError) -> Response:
+    if exc.status >= 500:
+        logger.warning("unavailable", extra={"code": exc.code, "error": exc.message})
+    return _error(exc.status, exc.code, exc.message, exc.details)
+
+
+@app.exception_handler(RequestValidationError)
+def _request_invalid(exc: RequestValidationError) -> Response:
+    errors = exc.errors()
+    if any(e.get("type") == "json_invalid" for e in errors):
+        return _error(400, "invalid_json", "the request body is not valid JSON")
+    details = [{"loc": [p if isinstance(p, int) else str(p) for p in e.get("loc", ())],
+                "msg": str(e.get("msg", "invalid"))} for e in errors]
+    first = details[0] if details else {"loc": [], "msg": "invalid request"}
+    message = f"{'.'.join(str(p) for p in first['loc'])}: {first['msg']}" if first["loc"] else first["msg"]
+    return _error(422, "validation_failed", message, details)
+
+
+@app.exception_handler(RequestUnsupportedContentType)
+def _unsupported_type(exc: RequestUnsupportedContentType) -> Response:
+    return _error(415, "unsupported_media_type", "send the request body as application/json")
+
+
+@app.exception_handler(ServiceError)
+def _service_error(exc: ServiceError) -> Response:  # Powertools' own (404 for an unknown route...)
+    code = "not_found" if exc.status_code == 404 else "error"
+    return _error(exc.status_code, code, exc.msg if exc.status_code != 404 else "no such route")
+
+
+@app.exception_handler(Exception)
+def _unexpected(exc: Exception) -> Response:
+    logger.exception("unhandled error")
+    metrics.add_metric(name="UnhandledErrors", unit=MetricUnit.Count, value=1)
+    return _error(500, "internal_error", "internal error; try again later")
+
+
+@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)
+@tracer.capture_lambda_handler(capture_response=False)
+@metrics.log_metrics(capture_cold_start_metric=True)
+def lambda_handler(event: dict, context: Any) -> dict:
+    path = ((event.get("requestContext") or {}).get("http") or {}).get("path") or event.get("rawPath") or ""
+    if caller_of(event) is None and not path.rstrip("/").endswith(PUBLIC_PATHS):
+        # before the request is even parsed: an anonymous caller learns nothing about its payload
+        body = '{"error":{"code":"unauthorized","message":"a valid bearer token is required","details":[]}}'
+        return {"statusCode": 401, "headers": {"Content-Type": content_types.APPLICATION_JSON},
+                "body": body, "isBase64Encoded": False}
+    return app.resolve(event, context)

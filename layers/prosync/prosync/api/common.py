@@ -1,0 +1,74 @@
+"""What the use cases share: the caller, owner-only job lookup, the status view, list cursors."""
+
+import base64
+import binascii
+import json
+from dataclasses import dataclass
+from datetime import datetime
+from uuid import UUID
+
+from prosync.db.records import JobEvent, JobRecord
+from prosync.db.repository import JobRepository
+from prosync.errors import JobNotFound, ValidationFailed
+from prosync.jobs.status import STAGE, JobStatus
+from prosync.models import JobError, JobHistoryEntry, SegmentJobStatus
+from prosync.settings import ApiSettings
+from prosync.storage.presign import presign_download
+
+
+@dataclass(frozen=True)
+class Caller:
+    """The authenticated user: the JWT's `sub` (our user id) and `email`."""
+
+    user_id: str
+    email: str | None = None
+
+
+def owned_job(repo: JobRepository, caller: Caller, job_id: UUID) -> JobRecord:
+    """The caller's job; an unknown job and another user's job are the same 404 (no existence leak)."""
+    job = repo.get_job(job_id, user_id=caller.user_id)
+    if job is None:
+        raise JobNotFound.at(["path", "job_id"], f"job {job_id} not found")
+    return job
+
+
+def job_status(job: JobRecord, settings: ApiSettings,
+               events: list[JobEvent] | None = None) -> SegmentJobStatus:
+    """The seed's SegmentJobStatus of a job row, with a presigned GET of the result when completed."""
+    result_url = None
+    if job.status is JobStatus.COMPLETED and job.result_key:
+        result_url = presign_download(
+            bucket=settings.media_bucket, key=job.result_key, expires_in=settings.result_url_expiry_seconds,
+            download_name=f"{job.output_file_name}.mp4" if job.output_file_name else None)
+    error = None
+    if job.error_code or job.error_message:
+        error = JobError(code=job.error_code or "error", message=job.error_message or "")
+    history = None
+    if events is not None:
+        history = [JobHistoryEntry(at=e.at, from_status=e.from_status, to_status=e.to_status, detail=e.detail)
+                   for e in events]
+    return SegmentJobStatus(
+        job_id=job.id, status=job.status, stage=job.stage, progress=STAGE[job.status][1], model=job.model,
+        segments=job.segments_data, output_file_name=job.output_file_name,
+        sync_generation_id=job.sync_generation_id, result_url=result_url, output_duration=job.output_duration,
+        error=error, created_at=job.created_at, updated_at=job.updated_at, started_at=job.started_at,
+        completed_at=job.completed_at, history=history,
+    )
+
+
+def encode_cursor(job: JobRecord) -> str:
+    raw = json.dumps([job.created_at.isoformat(), str(job.id)], separators=(",", ":")).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str) -> tuple[datetime, UUID]:
+    """The (created_at, id) a cursor stands for; anything else is a 422 on `cursor`."""
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
+        created_at, job_id = json.loads(raw)
+        moment = datetime.fromisoformat(created_at)
+        if moment.tzinfo is None:
+            raise ValueError("naive timestamp")
+        return moment, UUID(job_id)
+    except (binascii.Error, ValueError, TypeError, AttributeError) as exc:
+        raise ValidationFailed.at(["query", "cursor"], "cursor is not one this API returned") from exc

@@ -1,0 +1,133 @@
+"""POST /sync/pro-job/{job_id}/start: check the uploads against what was declared (HeadObject), read
+the real durations (ranged reads + PyAV), check the segments against them, then queue the job and
+start its execution (name = job id). Starting again is a no-op that returns the current state.
+
+A refused start leaves the job awaiting its uploads, so the user can upload a right file and retry.
+"""
+
+import json
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+from uuid import UUID
+
+from botocore.exceptions import BotoCoreError, ClientError
+
+from prosync.api.common import Caller, job_status, owned_job
+from prosync.aws import client
+from prosync.db.repository import JobRepository
+from prosync.errors import ProSyncError, ServiceUnavailable, UploadInvalid, merge
+from prosync.jobs.status import JobStatus
+from prosync.media.probe import MediaUnreadable, probe_object
+from prosync.models import FileDeclaration, SegmentJobStatus, SegmentRequest
+from prosync.settings import ApiSettings, TierLimits
+from prosync.storage.presign import head_object
+from prosync.validation import (
+    check_active_jobs, check_media_kind, check_tier, check_uploaded_object, validate_media)
+
+PROBE_THREADS = 8
+
+
+def start_job(caller: Caller, job_id: UUID, *, repo: JobRepository,
+              settings: ApiSettings) -> SegmentJobStatus:
+    job = owned_job(repo, caller, job_id)
+    if job.status is JobStatus.QUEUED:  # finish a start that stopped before StartExecution (idempotent)
+        start_execution(job.id, settings)
+    if job.status is not JobStatus.AWAITING_UPLOAD:
+        return job_status(job, settings)
+    user = repo.ensure_user(caller.user_id, caller.email)
+    limits = check_tier(settings.tiers.for_tier(user.tier))
+    check_active_jobs(repo.count_active(caller.user_id), limits)
+    inputs = inspect_uploads(job.inputs, limits, settings)
+    validate_media([SegmentRequest.model_validate(s) for s in job.segments_data], inputs["video"]["duration"],
+                   {ref: a["duration"] for ref, a in inputs["audios"].items()},
+                   settings.max_speech_seconds_per_segment)
+    moved = repo.transition(job.id, JobStatus.QUEUED, detail={"step": "start"}, inputs=inputs,
+                            execution_arn=execution_arn(settings.state_machine_arn, job.id))
+    if moved is None:  # a concurrent start, a cancel or the expiry moved it first
+        moved = owned_job(repo, caller, job.id)
+        if moved.status is not JobStatus.QUEUED:
+            return job_status(moved, settings)
+    start_execution(moved.id, settings)
+    return job_status(moved, settings)
+
+
+def _files(inputs: dict[str, Any]) -> list[tuple[list, str, str, dict[str, Any]]]:
+    """(loc, label, kind, entry) of every declared file."""
+    video = inputs["video"]
+    found = [(["video"], f"video {video['fileName']!r}", "video", video)]
+    for ref, audio in inputs["audios"].items():
+        found.append((["audios", ref], f"audio {ref!r} ({audio['fileName']!r})", "audio", audio))
+    return found
+
+
+def inspect_uploads(inputs: dict[str, Any], limits: TierLimits, settings: ApiSettings) -> dict[str, Any]:
+    """The job's `inputs` with real sizes, formats and durations; every problem found is reported
+    (422 before 413), naming the file."""
+    files = _files(inputs)
+    caps = {"video": limits.max_video_bytes, "audio": limits.max_audio_bytes}
+
+    def check_head(loc, label, kind, entry) -> dict:
+        head = head_object(bucket=settings.media_bucket, key=entry["key"])
+        check_uploaded_object(loc, label, _declared(entry), head, caps[kind])
+        return head
+
+    heads = _run_all(check_head, files)
+
+    def check_media(loc, label, kind, entry) -> Any:
+        try:
+            info = probe_object(settings.media_bucket, entry["key"], heads[entry["key"]]["size"])
+        except MediaUnreadable as exc:
+            raise UploadInvalid.at(loc, f"{label} is not a readable {kind} file") from exc
+        check_media_kind(loc, label, kind, _declared(entry), info)
+        return info
+
+    infos = _run_all(check_media, files)
+    result = json.loads(json.dumps(inputs))
+    for entry in [result["video"], *result["audios"].values()]:
+        info = infos[entry["key"]]
+        entry.update(size=heads[entry["key"]]["size"], duration=info.duration, format=info.format_name)
+    return result
+
+
+def _declared(entry: dict[str, Any]) -> FileDeclaration:
+    return FileDeclaration(file_name=entry["fileName"], content_type=entry["contentType"],
+                           size=entry.get("declaredSize", entry["size"]))
+
+
+def _run_all(check, files) -> dict[str, Any]:
+    """Run `check` on every file (in threads: each is a few S3 round trips); raise one error with
+    every problem, 422s first, then 413s."""
+    with ThreadPoolExecutor(max_workers=min(PROBE_THREADS, len(files))) as pool:
+        futures = {f[3]["key"]: pool.submit(check, *f) for f in files}
+    results, errors = {}, []
+    for key, future in futures.items():
+        try:
+            results[key] = future.result()
+        except ProSyncError as exc:
+            errors.append(exc)
+    if errors:
+        errors.sort(key=lambda e: e.status != 422)
+        raise merge([e for e in errors if e.status == errors[0].status])
+    return results
+
+
+def execution_arn(state_machine_arn: str, name: UUID | str) -> str:
+    """The ARN StartExecution gives an execution of that name (known before it starts)."""
+    prefix, _, machine = state_machine_arn.rpartition(":stateMachine:")
+    return f"{prefix}:execution:{machine}:{name}"
+
+
+def start_execution(job_id: UUID, settings: ApiSettings) -> None:
+    """Start the job's execution; one that already exists (a second start) is a no-op."""
+    try:
+        client("stepfunctions").start_execution(
+            stateMachineArn=settings.state_machine_arn, name=str(job_id),
+            input=json.dumps({"jobId": str(job_id)}))
+    except ClientError as exc:
+        if exc.response.get("Error", {}).get("Code") == "ExecutionAlreadyExists":
+            return
+        raise ServiceUnavailable("the job could not be started now; starting it again is safe",
+                                 code="workflow_unavailable") from exc
+    except BotoCoreError as exc:
+        raise ServiceUnavailable("the job could not be started now; starting it again is safe",
+                                 code="workflow_unavailable") from exc
