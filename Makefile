@@ -26,6 +26,7 @@ venv: $(STAMP)
 
 # pytest exits 5 when it collected no test: treat that as a failure, never as a pass.
 test: deps venv
+	@scripts/ensure-system-deps.sh --browser
 	$(PY) -m pytest $(PYTEST_ARGS); rc=$$?; \
 	if [ $$rc -eq 5 ]; then echo "pytest collected no tests: failing"; exit 1; fi; exit $$rc
 
