@@ -95,21 +95,24 @@ def _dev_token(keys: DevKeys, database_url: str, issuer: str, audience: str, tie
 class LocalStack:
     def __init__(self, port: int = 0, *, state_dir: Path | None = None, web_dir: Path = WEB_DIR,
                  generation_seconds: float = 2.0, wait_scale: float = 0.1, cors_origins: list[str] | None = None,
-                 log=None):
-        self.port = port
+                 verbose: bool = False):
+        from devstack.postgres import free_port
+
+        self.port = port or free_port()  # known before start: CORS origins of the bucket and API need it
         self.state_dir = state_dir
         self.web_dir = web_dir
         self.generation_seconds = generation_seconds
         self.wait_scale = wait_scale
         self.cors_origins = cors_origins
-        self.log = log
+        self.verbose = verbose
         self._stops: list = []
         self._saved_env: dict[str, str | None] = {}
         self.keys = self.gateway = self.aws = self.emulator = None
-        self.database_url = self.sync_api_base_url = ""
+        self.database_url = self.sync_api_base_url = self.state_machine_arn = ""
 
     # lifecycle ---------------------------------------------------------------------------------
     def start(self) -> "LocalStack":
+        self._quiet_logs()
         try:
             self._start_database()
             self._start_syncso()
@@ -145,6 +148,17 @@ class LocalStack:
             self._saved_env.setdefault(name, os.environ.get(name))
             os.environ[name] = value
 
+    def _quiet_logs(self) -> None:
+        """Handlers' JSON logs at WARNING, no EMF metrics, no X-Ray, no per-request moto lines
+        (all of it back with verbose)."""
+        import logging
+
+        defaults = {"POWERTOOLS_LOG_LEVEL": "INFO" if self.verbose else "WARNING",
+                    "POWERTOOLS_METRICS_DISABLED": "false" if self.verbose else "true",
+                    "POWERTOOLS_TRACE_DISABLED": "true"}
+        self._setenv(**{k: v for k, v in defaults.items() if k not in os.environ})
+        logging.getLogger("werkzeug").setLevel(logging.INFO if self.verbose else logging.ERROR)
+
     def _start_database(self) -> None:
         import psycopg
 
@@ -176,19 +190,24 @@ class LocalStack:
         self._setenv(SYNC_API_BASE_URL=self.emulator.url, SYNC_API_KEY=DEFAULT_API_KEY)
 
     def _start_aws(self) -> None:
-        from devstack.localaws import LocalAws
+        from devstack.localaws import LocalAwsServer
+        from devstack.postgres import free_port
 
         for name, value in {"PROSYNC_WAIT_SCALE": str(self.wait_scale), "MEDIA_BUCKET": BUCKET}.items():
             if name not in os.environ:
                 self._setenv(**{name: value})
-        self.aws = LocalAws(bucket=os.environ["MEDIA_BUCKET"], cors_origins=self._origins()).start()
+        self.aws = LocalAwsServer(port=free_port()).start()
         self._stops.append(self.aws.stop)
-        self._setenv(STATE_MACHINE_ARN=self.aws.state_machine_arn)
+        s3 = self.aws.client("s3")
+        s3.create_bucket(Bucket=os.environ["MEDIA_BUCKET"])
+        s3.put_bucket_cors(Bucket=os.environ["MEDIA_BUCKET"], CORSConfiguration={"CORSRules": [{
+            "AllowedOrigins": self._origins(), "AllowedMethods": ["POST", "GET", "HEAD"],
+            "AllowedHeaders": ["*"], "ExposeHeaders": ["ETag", "Location"], "MaxAgeSeconds": 3600}]})
+        self.state_machine_arn = self.aws.deploy()
+        self._setenv(STATE_MACHINE_ARN=self.state_machine_arn)
 
     def _origins(self) -> list[str]:
-        origins = list(self.cors_origins or DEV_ORIGINS)
-        if self.port:
-            origins += [f"http://127.0.0.1:{self.port}", f"http://localhost:{self.port}"]
+        origins = [*(self.cors_origins or DEV_ORIGINS), f"http://127.0.0.1:{self.port}", f"http://localhost:{self.port}"]
         return sorted(set(origins))
 
     def _start_gateway(self) -> None:
@@ -198,12 +217,9 @@ class LocalStack:
         authorizer = JwtAuthorizer(self.keys.jwks(), DEV_ISSUER, [DEV_AUDIENCE])
         self.gateway = Gateway(lambda_handler, authorizer, web_dir=self.web_dir, jwks=self.keys.jwks(),
                                cors=CorsConfig(allow_origins=self._origins()),
-                               dev_tokens=self._dev_token_answer, log=self.log)
+                               dev_tokens=self._dev_token_answer, log=print if self.verbose else None)
         self.gateway.start(port=self.port)
         self._stops.append(self.gateway.stop)
-        if not self.port:  # the bound port is known only now: allow the page's own origin too
-            self.port = self.gateway.port
-            self.gateway.cors.allow_origins = self._origins()
 
     def _write_state(self) -> None:
         self.state_dir.mkdir(parents=True, exist_ok=True)
@@ -223,7 +239,7 @@ class LocalStack:
             key_path=str((self.state_dir or Path()) / "dev-jwt-key.pem") if self.state_dir else "",
             issuer=DEV_ISSUER, audience=DEV_AUDIENCE, aws_endpoint_url=self.aws.endpoint_url,
             sync_api_base_url=self.sync_api_base_url, bucket=os.environ["MEDIA_BUCKET"],
-            state_machine_arn=self.aws.state_machine_arn, started_at=time.time(),
+            state_machine_arn=self.state_machine_arn, started_at=time.time(),
         )
 
     def token(self, tier: str = "pro", user: str | None = None) -> str:

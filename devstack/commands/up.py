@@ -21,7 +21,7 @@ def register(sub) -> None:
                         help="where devstack.json and the dev JWT key live (default $PROSYNC_HOME or ~/.prosync)")
     parser.add_argument("--generation-seconds", type=float, default=3.0,
                         help="emulated Sync.so generation time per job (default 3)")
-    parser.add_argument("-v", "--verbose", action="store_true", help="log every gateway request")
+    parser.add_argument("-v", "--verbose", action="store_true", help="log every request, and the handlers' INFO logs")
     parser.set_defaults(func=run)
 
 
@@ -37,7 +37,7 @@ def run(args) -> int:
         signal.signal(signum, lambda *_: stopped.set())
     with console.status("starting Postgres, moto, the Sync.so emulator and the gateway…"):
         stack = LocalStack(args.port, state_dir=state_dir, generation_seconds=args.generation_seconds,
-                           log=console.print if args.verbose else None).start()
+                           verbose=args.verbose).start()
     try:
         show(console, stack, state_dir)
         while not stopped.wait(0.5):
