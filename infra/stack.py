@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from aws_cdk import CfnOutput, Stack, Tags
+from aws_cdk import CfnOutput, Fn, Stack, Tags
 from constructs import Construct
 
 from infra.api import Api
@@ -55,3 +55,12 @@ class ProSyncStack(Stack):
         CfnOutput(self, "SyncApiKeySecretArn", value=self.functions.sync_secret.secret_arn)
         CfnOutput(self, "DbProxyEndpoint", value=self.database.proxy.endpoint)
         CfnOutput(self, "MigrateFunctionName", value=self.functions.migrate.function_name)
+
+    @property
+    def availability_zones(self) -> list[str]:
+        """The first two AZs of the region, resolved by CloudFormation (`Fn::GetAZs`).
+
+        An environment-specific stack would otherwise look them up at synth time: an AWS call, and
+        placeholder names (`dummy1a`) when offline.
+        """
+        return [Fn.select(0, Fn.get_azs()), Fn.select(1, Fn.get_azs())]

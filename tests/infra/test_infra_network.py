@@ -68,3 +68,12 @@ def test_no_security_group_is_open_to_the_internet(synth):
             assert rule.get("CidrIp") != "0.0.0.0/0"
     for rule in synth.resources("AWS::EC2::SecurityGroupIngress").values():
         assert rule["Properties"].get("CidrIp") != "0.0.0.0/0"
+
+
+def test_synth_needs_no_context_lookup(synth):
+    """No AWS call at synth: nothing is left for the CLI to look up (AZs come from Fn::GetAZs)."""
+    import json
+
+    manifest = json.loads((synth.outdir / "manifest.json").read_text())
+    assert not manifest.get("missing")
+    assert "dummy" not in json.dumps(synth.template)
