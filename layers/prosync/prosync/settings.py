@@ -77,7 +77,36 @@ class ApiSettings(DatabaseSettings, StorageSettings):
     max_speech_seconds_per_segment: float = 300.0
 
 
-class JobStoreSettings(DatabaseSettings):
+# Expected Sync.so generation time per second of media, by model (shared/reference/syncso-api.md §3:
+# lipsync-2 ~1-3 min per 30 s, lipsync-2-pro ~2-5 min, react-1 ~1-2 min for <=15 s, 1.9-beta ~30-60 s,
+# sync-3 ~10-15 min). Used only to choose the first poll; the deadline is what bounds a job.
+MODEL_SECONDS_PER_MEDIA_SECOND = {
+    "lipsync-2": 4.0, "lipsync-2-pro": 7.0, "lipsync-1.9.0-beta": 1.5, "react-1": 6.0, "sync-3": 25.0,
+}
+
+
+class WorkflowTimingSettings(_Base):
+    """Poll timing and the job deadline (jobstore picks the first wait and the deadline, poll the rest).
+
+    `PROSYNC_WAIT_SCALE` multiplies every Wait of the state machine (tests and demos set 0); the
+    deadline is not scaled (`WORKFLOW_DEADLINE_SECONDS`).
+    """
+
+    poll_first_wait_min_seconds: int = 5
+    poll_first_wait_max_seconds: int = 600
+    poll_first_wait_fraction: float = Field(default=0.6, gt=0, le=1)
+    poll_min_wait_seconds: int = 5
+    poll_max_wait_seconds: int = 60
+    poll_growth_factor: float = Field(default=1.5, ge=1)
+    poll_max_count: int = Field(default=1000, ge=1)  # keeps the history far below 25,000 events
+    poll_overhead_seconds: float = 15.0
+    poll_model_seconds_per_media_second: dict[str, float] = MODEL_SECONDS_PER_MEDIA_SECOND
+    poll_default_seconds_per_media_second: float = 5.0
+    workflow_deadline_seconds: int = Field(default=2 * 3600, ge=0)
+    wait_scale: float = Field(default=1.0, ge=0, validation_alias="PROSYNC_WAIT_SCALE")
+
+
+class JobStoreSettings(DatabaseSettings, WorkflowTimingSettings):
     pass
 
 
@@ -85,14 +114,14 @@ class SubmitSettings(SyncSettings, StorageSettings):
     webhook_url: str | None = None
 
 
-class PollSettings(SyncSettings):
-    poll_first_wait_min_seconds: int = 5
-    poll_max_wait_seconds: int = 60
-    poll_growth_factor: float = 1.5
+class PollSettings(SyncSettings, WorkflowTimingSettings):
+    pass
 
 
 class DownloadSettings(SyncSettings, StorageSettings):
-    multipart_chunk_bytes: int = Field(default=8 * MIB, ge=5 * MIB)
+    multipart_chunk_bytes: int = Field(default=8 * MIB, ge=5 * MIB)  # one part; memory stays ~ this
+    download_read_bytes: int = Field(default=256 * 1024, ge=1024)
+    download_timeout_seconds: float = 60.0  # per network read, not for the whole download
 
 
 @lru_cache

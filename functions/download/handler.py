@@ -1,0 +1,22 @@
+"""download Lambda (outside the VPC, no database): stream Sync.so's output into S3 results/.
+
+Event: `{jobId, generationId, outputUrl, outputDuration, outputFileName}`; answer
+`{resultKey, size, duration}` (`prosync.workflow.download`).
+"""
+
+from aws_lambda_powertools import Logger, Tracer
+
+from prosync import aws
+from prosync.settings import DownloadSettings
+from prosync.workflow import download, runtime
+
+logger = Logger(service="prosync-download")
+tracer = Tracer(service="prosync-download")
+
+
+@logger.inject_lambda_context(correlation_id_path="jobId")
+@tracer.capture_lambda_handler
+def lambda_handler(event, context):
+    settings = runtime.settings(DownloadSettings)
+    return download.download(event, settings, aws.client("s3"), runtime.http_client(settings.download_timeout_seconds),
+                             lambda: runtime.sync_client(settings))

@@ -1,0 +1,18 @@
+"""jobstore Lambda (in the VPC): every database write of the workflow, one action per step.
+
+Event: `{"action": ..., "jobId": ..., ...}`; see `prosync.workflow.jobstore` for the actions.
+"""
+
+from aws_lambda_powertools import Logger, Tracer
+
+from prosync.settings import JobStoreSettings
+from prosync.workflow import jobstore, runtime
+
+logger = Logger(service="prosync-jobstore")
+tracer = Tracer(service="prosync-jobstore")
+
+
+@logger.inject_lambda_context(correlation_id_path="jobId")
+@tracer.capture_lambda_handler
+def lambda_handler(event, context):
+    return jobstore.handle(event, runtime.settings(JobStoreSettings))

@@ -1,0 +1,20 @@
+"""submit Lambda (outside the VPC, no database): create the Sync.so generation for a job.
+
+Event: the `submit` object of the jobstore's `mark_submitting`; answer `{generationId, status}`.
+"""
+
+from aws_lambda_powertools import Logger, Tracer
+
+from prosync import aws
+from prosync.settings import SubmitSettings
+from prosync.workflow import runtime, submit
+
+logger = Logger(service="prosync-submit")
+tracer = Tracer(service="prosync-submit")
+
+
+@logger.inject_lambda_context(correlation_id_path="jobId")
+@tracer.capture_lambda_handler
+def lambda_handler(event, context):
+    settings = runtime.settings(SubmitSettings)
+    return submit.submit(event, settings, runtime.sync_client(settings), aws.client("s3"))

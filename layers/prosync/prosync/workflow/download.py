@@ -1,0 +1,87 @@
+"""The download step: stream Sync.so's output into S3 `results/{job_id}/{name}.mp4`.
+
+Input: `{jobId, generationId, outputUrl, outputDuration, outputFileName}`; output:
+`{resultKey, size, duration}`.
+
+- The body goes from httpx straight into a multipart upload (`prosync.storage.multipart`): memory
+  stays at one part whatever the video's size, and any failure aborts the upload (no orphan parts).
+- A 403/410 from the output URL means it expired: we ask Sync.so for the generation again (a fresh
+  URL) and try once more; still refused -> `OutputUrlExpired` (the state machine retries the step).
+- A network error, a truncated body or another non-200 answer -> `DownloadFailed` (retried).
+- Duration: Sync.so's `outputDuration` when it gives one (it rendered the file), else probed with
+  PyAV from the uploaded object through ranged GETs.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import httpx
+
+from prosync.settings import DownloadSettings
+from prosync.storage.multipart import EmptyUpload, UploadResult, upload_stream
+from prosync.syncso import SyncClient
+from prosync.workflow.errors import DownloadFailed, OutputUrlExpired
+from prosync.workflow.probe import s3_media_duration
+
+EXPIRED = (403, 410)
+
+
+class _Expired(Exception):
+    pass
+
+
+def result_key(job_id: str, output_file_name: str | None) -> str:
+    return f"results/{job_id}/{output_file_name or job_id}.mp4"
+
+
+def download(event: dict[str, Any], settings: DownloadSettings, s3, http: httpx.Client,
+             sync_client: Callable[[], SyncClient]) -> dict[str, Any]:
+    job_id, generation_id = str(event["jobId"]), str(event["generationId"])
+    key = result_key(job_id, event.get("outputFileName"))
+    url, duration = event.get("outputUrl"), event.get("outputDuration")
+    if not url:
+        generation = sync_client().get_generation(generation_id)
+        url, duration = generation.result_url, duration or generation.output_duration
+    try:
+        uploaded = _transfer(url, key, settings, s3, http)
+    except _Expired:
+        fresh = sync_client().get_generation(generation_id).result_url
+        try:
+            uploaded = _transfer(fresh, key, settings, s3, http)
+        except _Expired as exc:
+            raise OutputUrlExpired(f"the output URL of generation {generation_id} answered {exc}, "
+                                   "also after asking Sync.so for a fresh one") from None
+    if not duration or duration <= 0:
+        duration = s3_media_duration(s3, settings.media_bucket, key)
+    return {"resultKey": key, "size": uploaded.size, "duration": duration}
+
+
+def _transfer(url: str | None, key: str, settings: DownloadSettings, s3, http: httpx.Client) -> UploadResult:
+    if not url:
+        raise _Expired("no URL")
+    try:
+        with http.stream("GET", url) as response:
+            if response.status_code in EXPIRED:
+                raise _Expired(str(response.status_code))
+            if response.status_code != 200:
+                raise DownloadFailed(f"the output URL answered HTTP {response.status_code}")
+            length = response.headers.get("content-length")
+            chunks = _counted(response.iter_bytes(settings.download_read_bytes),
+                              int(length) if length and length.isdigit() else None)
+            return upload_stream(s3, settings.media_bucket, key, chunks,
+                                 part_size=settings.multipart_chunk_bytes, content_type="video/mp4")
+    except httpx.HTTPError as exc:
+        raise DownloadFailed(f"download of the output broke: {type(exc).__name__}: {exc}"[:1000]) from exc
+    except EmptyUpload as exc:
+        raise DownloadFailed(f"the output URL sent an empty body: {exc}") from exc
+
+
+def _counted(chunks: Iterator[bytes], expected: int | None) -> Iterator[bytes]:
+    received = 0
+    for chunk in chunks:
+        received += len(chunk)
+        yield chunk
+    if expected is not None and received != expected:
+        raise DownloadFailed(f"the output was cut short: {received} of {expected} bytes")

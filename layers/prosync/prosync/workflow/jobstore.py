@@ -1,0 +1,170 @@
+"""The jobstore actions: every database write the workflow makes, one action per step.
+
+Each action is a guarded transition (`JobRepository.transition`). When the guard refuses, the job
+was canceled (`JobCanceled`: the execution ends and writes nothing more), does not exist
+(`JobNotFound`) or belongs to another execution's progress (`JobStateConflict`). Re-running a step
+(a Step Functions retry after a lost answer) succeeds without a second event.
+
+Event shapes (`event["action"]` picks the action; every event has `jobId`):
+    mark_submitting   {executionArn}                  -> {jobId, submit: {...}, poll: {interval, waitSeconds, deadline}}
+    record_generation {generationId, poll: {...}}     -> poll state (see `poll.initial_state`)
+    mark_downloading  {generationId}                  -> {status}
+    mark_completed    {result: {resultKey, size, duration}} -> {jobId, status, resultKey, size, duration}
+    mark_failed       {error: {Error, Cause}}         -> {Error, Cause}  (Cause is JSON {code, message})
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any
+from uuid import UUID
+
+import psycopg
+
+from prosync.db.connection import run_with_reconnect
+from prosync.db.records import JobRecord
+from prosync.db.repository import JobRepository
+from prosync.jobs.status import JobStatus
+from prosync.settings import JobStoreSettings
+from prosync.workflow import polling
+from prosync.workflow.errors import (
+    DatabaseUnavailable, JobCanceled, JobNotFound, JobStateConflict, WorkflowError,
+)
+from prosync.workflow.poll import initial_state
+
+MAX_MESSAGE_CHARS = 2000
+
+
+def handle(event: dict[str, Any], settings: JobStoreSettings, now: datetime | None = None) -> dict[str, Any]:
+    action = ACTIONS.get(event.get("action", ""))
+    if action is None:
+        raise ValueError(f"unknown jobstore action {event.get('action')!r}; one of {sorted(ACTIONS)}")
+    try:
+        job_id = UUID(str(event.get("jobId")))
+    except ValueError:
+        raise JobNotFound(f"{event.get('jobId')!r} is not a job id") from None
+    moment = now or datetime.now(UTC)
+    try:
+        return run_with_reconnect(settings, lambda conn: action(JobRepository(conn), job_id, event, settings, moment))
+    except psycopg.OperationalError as exc:
+        raise DatabaseUnavailable(f"{type(exc).__name__}: {exc}"[:MAX_MESSAGE_CHARS]) from exc
+
+
+def mark_submitting(repo, job_id, event, settings, now) -> dict[str, Any]:
+    arn = event.get("executionArn")
+    job = repo.transition(job_id, JobStatus.SUBMITTING, detail={"step": "submit", "executionArn": arn},
+                          **({"execution_arn": arn} if arn else {}))
+    if job is None:
+        raise _refused(repo, job_id, JobStatus.SUBMITTING)
+    first = polling.first_wait_seconds(job.model, polling.media_seconds(job.inputs, job.segments_data), settings)
+    return {
+        "jobId": str(job.id),
+        "submit": submit_request(job),
+        "poll": {"interval": first, "waitSeconds": polling.scaled(first, settings),
+                 "deadline": polling.deadline_after(now, settings)},
+    }
+
+
+def submit_request(job: JobRecord) -> dict[str, Any]:
+    """What the submit Lambda needs to build Sync.so's request: ids and S3 keys, never media."""
+    audios = job.inputs["audios"]
+    return {
+        "jobId": str(job.id),
+        "model": job.model,
+        "videoKey": job.inputs["video"]["key"],
+        "audioKeys": {ref_id: audio["key"] for ref_id, audio in audios.items()},
+        "segments": job.segments_data,
+        "options": job.options,
+        "outputFileName": job.output_file_name,
+    }
+
+
+def record_generation(repo, job_id, event, settings, now) -> dict[str, Any]:
+    generation_id = str(event["generationId"])
+    job = repo.transition(job_id, JobStatus.PROCESSING, detail={"step": "generation", "generationId": generation_id},
+                          sync_generation_id=generation_id)
+    if job is None:
+        raise _refused(repo, job_id, JobStatus.PROCESSING)
+    return initial_state(generation_id, event["poll"])
+
+
+def mark_downloading(repo, job_id, event, settings, now) -> dict[str, Any]:
+    job = repo.transition(job_id, JobStatus.DOWNLOADING,
+                          detail={"step": "download", "generationId": event.get("generationId")})
+    if job is None:
+        raise _refused(repo, job_id, JobStatus.DOWNLOADING)
+    return {"status": job.status.value}
+
+
+def mark_completed(repo, job_id, event, settings, now) -> dict[str, Any]:
+    result = event["result"]
+    job = repo.transition(
+        job_id, JobStatus.COMPLETED, detail={"step": "completed", **result},
+        result_key=result["resultKey"], result_size=result.get("size"), output_duration=result.get("duration"))
+    if job is None:
+        job = repo.get_job(job_id)
+        if job is None or job.status is not JobStatus.COMPLETED or job.result_key != result["resultKey"]:
+            raise _refused(repo, job_id, JobStatus.COMPLETED)
+    return {"jobId": str(job.id), "status": job.status.value, "resultKey": job.result_key,
+            "size": job.result_size, "duration": job.output_duration}
+
+
+def mark_failed(repo, job_id, event, settings, now) -> dict[str, Any]:
+    name, code, message = describe_failure(event.get("error"))
+    job = repo.transition(job_id, JobStatus.FAILED, detail={"step": "failed", "error": name, "code": code},
+                          error_code=code, error_message=message)
+    if job is None:
+        job = repo.get_job(job_id)
+        if job is None or job.status is not JobStatus.FAILED:
+            raise _refused(repo, job_id, JobStatus.FAILED)
+        code, message = job.error_code or code, job.error_message or message  # a retry: keep the first
+    return {"Error": name, "Cause": json.dumps({"code": code, "message": message})}
+
+
+def describe_failure(error: dict[str, Any] | None) -> tuple[str, str, str]:
+    """(error name, code, message) from a Catch's `{"Error", "Cause"}`.
+
+    The Cause of a Lambda error is the runtime's envelope `{"errorType", "errorMessage", ...}`; our
+    errors' message is JSON `{"code", "message"}` (Sync.so's code kept). Anything else (a bug, a
+    States.Timeout) gets the error name as its code.
+    """
+    error = error or {}
+    name = str(error.get("Error") or "UnknownError")
+    cause = error.get("Cause")
+    message = cause if isinstance(cause, str) else (json.dumps(cause) if cause else "")
+    parsed = _json(message)
+    if isinstance(parsed, dict) and ("errorType" in parsed or "errorMessage" in parsed):
+        name = str(parsed.get("errorType") or name)
+        message = str(parsed.get("errorMessage") or "")
+        parsed = _json(message)
+    if isinstance(parsed, dict) and parsed.get("code"):
+        return name, str(parsed["code"]), str(parsed.get("message") or parsed["code"])[:MAX_MESSAGE_CHARS]
+    text = f"{name}: {message}" if message else name
+    return name, name, text[:MAX_MESSAGE_CHARS]
+
+
+def _json(text: str) -> Any:
+    try:
+        return json.loads(text)
+    except (TypeError, ValueError):
+        return None
+
+
+def _refused(repo: JobRepository, job_id: UUID, to: JobStatus) -> WorkflowError:
+    job = repo.get_job(job_id)
+    if job is None:
+        return JobNotFound(f"job {job_id} does not exist")
+    if job.status is JobStatus.CANCELED:
+        return JobCanceled(f"job {job_id} was canceled; nothing more is written")
+    return JobStateConflict(f"job {job_id} is {job.status.value}; it may not become {to.value}")
+
+
+ACTIONS: dict[str, Callable[..., dict[str, Any]]] = {
+    "mark_submitting": mark_submitting,
+    "record_generation": record_generation,
+    "mark_downloading": mark_downloading,
+    "mark_completed": mark_completed,
+    "mark_failed": mark_failed,
+}

@@ -1,0 +1,67 @@
+"""The poll step: ask Sync.so for the generation, decide the next wait, spot the deadline.
+
+The poll state travels in the execution as `$.poll` (small: ids, numbers, one URL):
+    {generationId, status, interval, waitSeconds, polls, deadline, deadlinePassed,
+     outputUrl, outputDuration, error: null | {code, message}}
+`interval` is the unscaled wait just taken, `waitSeconds` the scaled wait before the next poll.
+The state machine's Choice reads `status` and `deadlinePassed`; a terminal failure or the deadline
+carries `error`, which the failure path stores on the job.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from prosync.settings import WorkflowTimingSettings
+from prosync.syncso import GenerationStatus, SyncClient
+from prosync.workflow import polling
+
+RUNNING = (GenerationStatus.PENDING, GenerationStatus.PROCESSING)
+
+
+def initial_state(generation_id: str, seed: dict[str, Any]) -> dict[str, Any]:
+    """The poll state right after submit: the first wait was chosen by the jobstore step."""
+    return {
+        "generationId": generation_id,
+        "status": GenerationStatus.PENDING.value,
+        "interval": seed["interval"],
+        "waitSeconds": seed["waitSeconds"],
+        "polls": 0,
+        "deadline": seed["deadline"],
+        "deadlinePassed": False,
+        "outputUrl": None,
+        "outputDuration": None,
+        "error": None,
+    }
+
+
+def check_generation(
+    state: dict[str, Any], client: SyncClient, settings: WorkflowTimingSettings, now: datetime | None = None,
+) -> dict[str, Any]:
+    generation_id = state["generationId"]
+    generation = client.get_generation(generation_id)
+    status = generation.status
+    polls = int(state.get("polls") or 0) + 1
+    result = {**initial_state(generation_id, state), "status": status.value, "polls": polls}
+    if status is GenerationStatus.COMPLETED:
+        result["outputUrl"] = generation.result_url
+        result["outputDuration"] = generation.output_duration
+    elif status not in RUNNING:
+        result["error"] = {
+            "code": generation.error_code or f"generation_{status.value.lower()}",
+            "message": generation.error or f"Sync.so generation {generation_id} ended {status.value}",
+        }
+    else:
+        moment = now or datetime.now(UTC)
+        if moment >= polling.parse_deadline(state["deadline"]) or polls >= settings.poll_max_count:
+            result["deadlinePassed"] = True
+            result["error"] = {
+                "code": "deadline_exceeded",
+                "message": (f"Sync.so generation {generation_id} was still {status.value} at the job's deadline "
+                            f"({state['deadline']}, {polls} polls); the job was given up"),
+            }
+        previous = state.get("interval") if state.get("polls") else None
+        result["interval"] = polling.next_interval(previous, settings)
+        result["waitSeconds"] = polling.scaled(result["interval"], settings)
+    return result

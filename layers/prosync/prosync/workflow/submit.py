@@ -1,0 +1,63 @@
+"""The submit step: build Sync.so's request from the job and create the generation.
+
+Input (from the jobstore's `mark_submitting`): `{jobId, model, videoKey, audioKeys: {refId: key},
+segments, options, outputFileName}`. Inputs go to Sync.so as presigned GET URLs of the uploaded
+objects; `Idempotency-Key` is the job id, so a retried submit never makes a second generation.
+
+A presigned URL carries its signing time and credentials, so a retry after Sync.so already took the
+first request sends a different body under the same key: Sync.so then answers 409
+`IDEMPOTENCY_KEY_REUSED`. That means "this job already has a generation": we find it (the generation
+whose video input is this job's object) instead of failing the job.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import unquote, urlsplit
+
+from prosync.settings import SubmitSettings
+from prosync.syncso import (
+    GenerateRequest, Generation, GenerationOptions, GenerationStatus, Segment, SyncApiRejected, SyncClient,
+)
+
+KEY_REUSED = "IDEMPOTENCY_KEY_REUSED"
+
+
+def build_request(event: dict[str, Any], settings: SubmitSettings, s3) -> GenerateRequest:
+    def url(key: str) -> str:
+        return s3.generate_presigned_url(
+            "get_object", Params={"Bucket": settings.media_bucket, "Key": key},
+            ExpiresIn=settings.sync_input_url_expiry_seconds)
+
+    options = event.get("options") or None
+    return GenerateRequest.for_segments(
+        model=event["model"],
+        video_url=url(event["videoKey"]),
+        audio_urls={ref_id: url(key) for ref_id, key in event["audioKeys"].items()},
+        segments=[Segment.model_validate(segment) for segment in event["segments"]],
+        options=GenerationOptions.model_validate(options) if options else None,
+        webhook_url=settings.webhook_url,
+        output_file_name=event.get("outputFileName") or None,
+    )
+
+
+def submit(event: dict[str, Any], settings: SubmitSettings, client: SyncClient, s3) -> dict[str, Any]:
+    request = build_request(event, settings, s3)
+    try:
+        generation = client.create_generation(request, idempotency_key=str(event["jobId"]))
+    except SyncApiRejected as exc:
+        if exc.code != KEY_REUSED:
+            raise
+        generation = find_existing(client, event["videoKey"])
+        if generation is None:
+            raise
+    return {"generationId": generation.id, "status": generation.status.value}
+
+
+def find_existing(client: SyncClient, video_key: str) -> Generation | None:
+    """The newest generation whose video input is the object `video_key` (unique per job)."""
+    for generation in client.list_generations(status=list(GenerationStatus)):
+        for item in generation.input:
+            if item.type == "video" and item.url and unquote(urlsplit(item.url).path).endswith("/" + video_key):
+                return generation
+    return None

@@ -1,0 +1,59 @@
+"""The workflow end to end: moto (over HTTP, in this process) runs the real ASL with the real handlers,
+against this test's Postgres database and the Sync.so emulator over real HTTP.
+
+Waits are 0 through data (`PROSYNC_WAIT_SCALE=0`); Retry back-off is skipped by the harness's no-sleep
+patch of moto. `@pytest.mark.emulator(generation_seconds=..., output_url_ttl=...)` sets up the emulator.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from devstack.emulator import EmulatorServer
+from devstack.localaws import LocalAwsServer
+from devstack.media_samples import make_tone, make_video
+from prosync.db.repository import JobRepository
+
+from .support import BUCKET, SEGMENTS, VIDEO_SECONDS, JobFactory
+
+
+def pytest_configure(config):
+    config.addinivalue_line("markers", "emulator(**kwargs): EmulatorServer options for a workflow test")
+
+
+@pytest.fixture(scope="session")
+def media(tmp_path_factory) -> dict[str, Path]:
+    folder = tmp_path_factory.mktemp("workflow-media")
+    files = {"video": make_video(folder / "talk.mp4", VIDEO_SECONDS, fps=12, size=(96, 64))}
+    for index, (ref_id, seconds, _, _) in enumerate(SEGMENTS):
+        files[ref_id] = make_tone(folder / f"{ref_id}.wav", seconds, 220.0 * (index + 2), sample_rate=16000)
+    return files
+
+
+@pytest.fixture
+def emulator(request):
+    marker = request.node.get_closest_marker("emulator")
+    with EmulatorServer(**(marker.kwargs if marker else {})) as server:
+        yield server
+
+
+@pytest.fixture
+def local(database_url, emulator, monkeypatch):
+    """A fresh moto server with the bucket and the state machine; handlers see this test's env."""
+    monkeypatch.setenv("PROSYNC_WAIT_SCALE", "0")
+    monkeypatch.setenv("MEDIA_BUCKET", BUCKET)
+    monkeypatch.setenv("SYNC_API_BASE_URL", emulator.url)
+    monkeypatch.setenv("SYNC_API_KEY", emulator.api_key)
+    monkeypatch.setenv("POWERTOOLS_TRACE_DISABLED", "true")
+    with LocalAwsServer(no_sleep=True) as server:
+        server.reset()
+        server.client("s3").create_bucket(Bucket=BUCKET)
+        server.state_machine_arn = server.deploy()
+        yield server
+
+
+@pytest.fixture
+def jobs(db, local, media):
+    return JobFactory(JobRepository(db), local, media)

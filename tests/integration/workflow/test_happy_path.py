@@ -1,0 +1,56 @@
+"""A 3-segment job through the real state machine, handlers, Postgres and the Sync.so emulator."""
+
+import json
+
+import av
+
+from .support import BUCKET, VIDEO_SECONDS
+
+EXPECTED_STATES = [
+    "Mark job submitting", "Submit to Sync.so", "Record generation", "Wait for generation",
+    "Check generation status", "Generation status?", "Mark job downloading", "Download result to S3",
+    "Mark job completed", "Job completed",
+]
+
+
+def test_three_segments_end_in_a_playable_result(jobs, emulator, tmp_path):
+    job_id = jobs.create()
+    run = jobs.run(job_id)
+
+    assert run.description["status"] == "SUCCEEDED", run.description
+    output = json.loads(run.description["output"])
+    key = f"results/{job_id}/talk_dubbed.mp4"
+    assert output["resultKey"] == key and output["status"] == "completed"
+
+    # the states, in order; the poll loop may go round more than once
+    states = run.states
+    assert states[:5] == EXPECTED_STATES[:5]
+    assert states[-4:] == EXPECTED_STATES[-4:]
+    assert set(states) == set(EXPECTED_STATES)
+
+    # the job row and its history
+    job = jobs.job(job_id)
+    assert job.status.value == "completed" and job.stage == "done"
+    assert job.result_key == key and job.execution_arn == run.execution_arn
+    assert job.sync_generation_id and job.error_code is None
+    assert jobs.events(job_id) == [
+        (None, "awaiting_upload"), ("awaiting_upload", "queued"), ("queued", "submitting"),
+        ("submitting", "processing"), ("processing", "downloading"), ("downloading", "completed")]
+
+    # the result: a real MP4 with video and audio, as long as the input video
+    local_file = tmp_path / "result.mp4"
+    jobs.local.client("s3").download_file(BUCKET, key, str(local_file))
+    assert job.result_size == local_file.stat().st_size
+    with av.open(str(local_file)) as container:
+        assert container.streams.video and container.streams.audio
+        duration = container.duration / av.time_base
+        frames = sum(1 for _ in container.decode(video=0))
+    assert abs(duration - VIDEO_SECONDS) < 0.25
+    assert abs(job.output_duration - VIDEO_SECONDS) < 0.25
+    assert frames > 0
+    assert jobs.multipart_uploads() == []
+
+    # one generation at Sync.so, with the segments and presigned inputs it was given
+    stats = emulator.stats_snapshot()
+    assert stats["requests"]["create"] == 1
+    assert stats["generations"] == {"COMPLETED": 1}
