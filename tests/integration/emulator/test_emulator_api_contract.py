@@ -174,14 +174,14 @@ def test_list_filters_by_status_and_ids(emulator, body, client, wait_done):
 def test_cancel_only_while_pending(tmp_path, body):
     from devstack.emulator import EmulatorServer
 
-    with EmulatorServer(api_key="k", generation_seconds=2.0, output_dir=tmp_path) as slow:
+    with EmulatorServer(api_key="k", generation_seconds=5.0, output_dir=tmp_path) as slow:  # PENDING for 0.5 s
         headers = {"x-api-key": "k"}
         created = post(slow, body).json()
         canceled = httpx.post(f"{slow.url}/v2/generate/{created['id']}/cancel", headers=headers)
         assert canceled.status_code == 200 and canceled.json()["status"] == "CANCELED"
         again = httpx.post(f"{slow.url}/v2/generate/{created['id']}/cancel", headers=headers)
         assert again.status_code == 400 and again.json()["errorCode"] == "generation_not_cancelable"
-        time.sleep(0.3)  # the worker wakes up after the pending share and must leave it canceled
+        time.sleep(0.7)  # the worker wakes up after the pending share and must leave it canceled
         assert slow.store.get(created["id"]).history == ["PENDING", "CANCELED"]
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from urllib.parse import parse_qs, urlsplit
 
 import httpx
 import pytest
@@ -51,7 +52,7 @@ def test_unknown_output_is_404_xml(emulator, completed):
 
 
 def test_expired_output_url_is_403_and_get_mints_a_fresh_one(tmp_path, media):
-    with EmulatorServer(api_key="k", output_dir=tmp_path, output_url_ttl=0.5) as emu, SyncClient(emu.url, "k") as sync:
+    with EmulatorServer(api_key="k", output_dir=tmp_path, output_url_ttl=1.0) as emu, SyncClient(emu.url, "k") as sync:
         created = sync.create_generation(make_request(media), "job-1")
         deadline = time.monotonic() + 10
         while (generation := sync.get_generation(created.id)).status is not GenerationStatus.COMPLETED:
@@ -60,7 +61,8 @@ def test_expired_output_url_is_403_and_get_mints_a_fresh_one(tmp_path, media):
         assert "Expires=" in old_url and httpx.get(old_url).status_code == 200
         tampered = old_url.replace("Signature=", "Signature=0")
         assert httpx.get(tampered).status_code == 403
-        time.sleep(0.6)
+        expires = float(parse_qs(urlsplit(old_url).query)["Expires"][0])
+        time.sleep(max(0.0, expires - time.time()) + 0.05)
         expired = httpx.get(old_url)
         assert expired.status_code == 403
         assert b"<Code>AccessDenied</Code><Message>Request has expired</Message>" in expired.content

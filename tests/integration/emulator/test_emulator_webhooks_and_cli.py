@@ -46,17 +46,24 @@ def test_terminal_status_is_posted_with_a_valid_signature(emulator, client, medi
         assert notified.output_url and httpx.get(notified.output_url).status_code == 200
     else:
         assert notified.error_code == "generation_video_missing"
-    assert emulator.stats_snapshot()["webhooks"]["delivered"] == 1
+    wait_for_webhook_stat(emulator, "delivered")
+
+
+def wait_for_webhook_stat(emulator, name: str) -> dict:
+    """The sender records the outcome after the receiver answered: wait for it."""
+    deadline = time.monotonic() + 5
+    while (webhooks := emulator.stats_snapshot()["webhooks"])[name] < 1:
+        assert time.monotonic() < deadline, webhooks
+        time.sleep(0.02)
+    assert webhooks["delivered"] + webhooks["failed"] == 1
+    return webhooks
 
 
 def test_unreachable_webhook_is_recorded_and_does_not_block_completion(emulator, client, media, wait_done):
     created = client.create_generation(make_request(media, "http://127.0.0.1:9/hook"), "job-1")
     assert wait_done(created.id).status is GenerationStatus.COMPLETED
-    deadline = time.monotonic() + 5
-    while emulator.stats_snapshot()["webhooks"]["failed"] < 1:
-        assert time.monotonic() < deadline
-        time.sleep(0.02)
-    assert emulator.stats_snapshot()["webhooks"]["recent"][0]["generationId"] == created.id
+    webhooks = wait_for_webhook_stat(emulator, "failed")
+    assert webhooks["recent"][0]["generationId"] == created.id and "ConnectError" in webhooks["recent"][0]["error"]
 
 
 def test_emulated_latency_keeps_the_generation_running(tmp_path, media):
