@@ -78,7 +78,7 @@ def media_for(generation_seconds: float, settings) -> float:
 def job_cost(structure: dict, polls: int, memory: dict[str, int]) -> dict:
     transitions = structure["fixed_transitions"] + structure["transitions_per_poll"] * polls
     invocations = dict(structure["fixed_invocations"])
-    invocations["poll"] = invocations.get("poll", 0) + structure["polls_per_round"] * polls
+    invocations["poll"] = invocations.get("poll", 0) + round(structure["polls_per_round"] * polls)
     sfn = transitions * SFN_PER_TRANSITION * JOBS
     lam = sum(count * (memory[fn] / 1024 * ASSUMED_SECONDS[fn] * LAMBDA_GB_SECOND + LAMBDA_PER_REQUEST)
               for fn, count in invocations.items() if fn in ASSUMED_SECONDS) * JOBS
