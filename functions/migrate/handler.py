@@ -1,23 +1,26 @@
-"""Custom-resource handler (CDK Provider framework): apply the database migrations on deploy.
+"""The database's deploy-time and operator entry point (in the VPC, IAM auth through RDS Proxy).
 
-Create and Update run the migration runner (it skips what is applied already, so a re-run is safe);
-Delete does nothing: the database and its data outlive a removed custom resource. An exception fails
-the deployment (the framework reports it to CloudFormation, which rolls back).
+1. CloudFormation custom resource (CDK Provider framework; the event has a `RequestType`): Create and
+   Update run the migration runner (it skips what is applied, so a re-run is safe); Delete does
+   nothing, the database and its data outlive a removed custom resource. An exception fails the
+   deployment, which CloudFormation rolls back.
+2. Operator, by direct invoke (docs/DEPLOY.md): `{"action": "set_tier", "userId": "<JWT sub>",
+   "tier": "pro", "email": "..."}` gives a user a tier; the VPC has no bastion for psql.
 """
 
 from aws_lambda_powertools import Logger
 
 from prosync.db.connection import connect
 from prosync.db.migrate import apply_migrations
-from prosync.settings import DatabaseSettings
+from prosync.db.repository import JobRepository
+from prosync.settings import DatabaseSettings, Tier
 
 logger = Logger()
 PHYSICAL_ID = "prosync-db-migrations"
 
 
-@logger.inject_lambda_context(log_event=False)
-def lambda_handler(event: dict, context) -> dict:
-    request = event.get("RequestType")
+def _custom_resource(event: dict) -> dict:
+    request = event["RequestType"]
     if request == "Delete":
         logger.info("delete: nothing to do")
         return {"PhysicalResourceId": event.get("PhysicalResourceId", PHYSICAL_ID)}
@@ -31,3 +34,22 @@ def lambda_handler(event: dict, context) -> dict:
         "PhysicalResourceId": PHYSICAL_ID,
         "Data": {"Applied": ",".join(applied) or "none", "Count": str(len(applied))},
     }
+
+
+def _set_tier(event: dict) -> dict:
+    user_id, tier = event.get("userId"), Tier(event.get("tier"))  # ValueError on an unknown tier
+    if not user_id:
+        raise ValueError("userId (the user's JWT sub) is required")
+    with connect(DatabaseSettings()) as conn:
+        user = JobRepository(conn).set_tier(user_id, tier, event.get("email"))
+    logger.info("tier set", extra={"user_id": user.id, "tier": user.tier.value})
+    return {"userId": user.id, "email": user.email, "tier": user.tier.value}
+
+
+@logger.inject_lambda_context(log_event=False)
+def lambda_handler(event: dict, context) -> dict:
+    if "RequestType" in event:
+        return _custom_resource(event)
+    if event.get("action") == "set_tier":
+        return _set_tier(event)
+    raise ValueError("expected a CloudFormation custom-resource event or {'action': 'set_tier', ...}")

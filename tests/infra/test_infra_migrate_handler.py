@@ -44,3 +44,20 @@ def test_unknown_request_type_fails(monkeypatch):
     monkeypatch.setenv("DATABASE_URL", "postgresql://nobody@127.0.0.1:1/none")
     with pytest.raises(ValueError):
         handler.lambda_handler(_event("Poke"), CONTEXT)
+
+
+def test_operator_sets_a_tier(pg_server, monkeypatch):
+    url = pg_server.create_database(f"migrate_tier_{os.getpid()}", template="prosync_template")
+    monkeypatch.setenv("DATABASE_URL", url)
+    event = {"action": "set_tier", "userId": "sub-123", "tier": "pro", "email": "a@example.com"}
+    assert handler.lambda_handler(event, CONTEXT) == {"userId": "sub-123", "email": "a@example.com", "tier": "pro"}
+    again = handler.lambda_handler({**event, "tier": "enterprise", "email": None}, CONTEXT)
+    assert again["tier"] == "enterprise"
+    with pytest.raises(ValueError):
+        handler.lambda_handler({**event, "tier": "platinum"}, CONTEXT)
+
+
+def test_anything_else_is_refused(monkeypatch):
+    monkeypatch.setenv("DATABASE_URL", "postgresql://nobody@127.0.0.1:1/none")
+    with pytest.raises(ValueError):
+        handler.lambda_handler({"action": "drop_everything"}, CONTEXT)

@@ -42,6 +42,8 @@ def test_unacknowledged_finding_fails_synth(tmp_path):
     Validations.of(app).add_plugins(*(pack(app) for pack in PACKS))
     with pytest.raises(Exception, match="(?i)validation"):
         app.synth()
+    report = (tmp_path / "validation-report.json").read_text()
+    assert '"AwsSolutions-S1"' in report and '"conclusion": "failure"' in report
 
 
 @pytest.mark.parametrize("flavour", ["dev", "prod"])
