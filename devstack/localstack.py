@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import json
 import os
+import sys
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -51,6 +52,7 @@ class StackInfo:
     bucket: str
     state_machine_arn: str
     started_at: float
+    cluster_dir: str = ""  # the throw-away Postgres cluster's folder ("" with $DATABASE_URL)
 
     @classmethod
     def read(cls, state_dir: Path | None = None) -> "StackInfo | None":
@@ -108,10 +110,12 @@ class LocalStack:
         self._stops: list = []
         self._saved_env: dict[str, str | None] = {}
         self.keys = self.gateway = self.aws = self.emulator = None
-        self.database_url = self.sync_api_base_url = self.state_machine_arn = ""
+        self.database_url = self.sync_api_base_url = self.state_machine_arn = self.cluster_dir = ""
 
     # lifecycle ---------------------------------------------------------------------------------
     def start(self) -> "LocalStack":
+        if str(REPO) not in sys.path:  # functions/ (the Lambda handlers) is not an installed package
+            sys.path.insert(0, str(REPO))
         self._quiet_logs()
         try:
             self._start_database()
@@ -168,8 +172,10 @@ class LocalStack:
 
         self.database_url = os.environ.get("DATABASE_URL", "")
         if not self.database_url:
-            pg = LocalPostgres().start()
+            pg = LocalPostgres()
+            self.cluster_dir = str(pg.dir)
             self._stops.append(pg.stop)
+            pg.start()
             self.database_url = pg.create_database("prosync")
         self._stops.append(close_all)
         with psycopg.connect(self.database_url, autocommit=True) as conn:
@@ -239,7 +245,7 @@ class LocalStack:
             key_path=str((self.state_dir or Path()) / "dev-jwt-key.pem") if self.state_dir else "",
             issuer=DEV_ISSUER, audience=DEV_AUDIENCE, aws_endpoint_url=self.aws.endpoint_url,
             sync_api_base_url=self.sync_api_base_url, bucket=os.environ["MEDIA_BUCKET"],
-            state_machine_arn=self.state_machine_arn, started_at=time.time(),
+            state_machine_arn=self.state_machine_arn, started_at=time.time(), cluster_dir=self.cluster_dir,
         )
 
     def token(self, tier: str = "pro", user: str | None = None) -> str:

@@ -129,9 +129,8 @@ class Browser:
         object_id = found["result"].get("objectId")
         if not object_id:
             raise CdpError(f"no element {selector}")
+        # Chromium fires the input's `input` and `change` events itself, as for a person's choice
         self.page("DOM.setFileInputFiles", files=[str(p) for p in paths], objectId=object_id)
-        self.evaluate(f"document.querySelector({json.dumps(selector)})"
-                      ".dispatchEvent(new Event('change', {bubbles: true}))")
 
     def screenshot(self, path: str | Path) -> Path:
         data = self.page("Page.captureScreenshot", format="png", captureBeyondViewport=True)["data"]
