@@ -10,6 +10,7 @@ on Lambda and `functions.api.handler` in tests and the local stack.
 """
 
 import os
+import warnings
 from typing import Annotated, Any
 from uuid import UUID
 
@@ -40,6 +41,7 @@ logger = Logger(service=SERVICE)
 tracer = Tracer(service=SERVICE)
 metrics = Metrics(namespace=os.environ.get("POWERTOOLS_METRICS_NAMESPACE", "ProSync"), service=SERVICE)
 app = APIGatewayHttpResolver(enable_validation=True)
+warnings.filterwarnings("ignore", message="No application metrics to publish")  # most requests add none
 router = Router()
 
 OPENAPI: dict[str, Any] = {

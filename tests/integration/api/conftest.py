@@ -1,0 +1,117 @@
+"""The api handler against real Postgres (one fresh database per test) and moto S3 + Step Functions."""
+
+import json
+from types import SimpleNamespace
+
+import boto3
+import pytest
+from moto import mock_aws
+
+from devstack.media_samples import make_tone, make_video
+from prosync.aws import reset_clients
+from prosync.db.repository import JobRepository
+from prosync.settings import Tier, api_settings
+from tests.unit.api.apitest import call, job_request
+from tests.unit.api.samples import silent_wav
+
+BUCKET = "prosync-media-test"
+TRIVIAL_MACHINE = {"StartAt": "Done", "States": {"Done": {"Type": "Succeed"}}}
+
+
+def set_aws_env(monkeypatch) -> None:
+    for name in ("AWS_ENDPOINT_URL", "AWS_PROFILE", "AWS_SESSION_TOKEN"):
+        monkeypatch.delenv(name, raising=False)
+    for name, value in {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
+                        "AWS_DEFAULT_REGION": "us-east-1", "AWS_REGION": "us-east-1", "MEDIA_BUCKET": BUCKET}.items():
+        monkeypatch.setenv(name, value)
+
+
+def make_bucket_and_machine(monkeypatch) -> SimpleNamespace:
+    s3, sfn = boto3.client("s3"), boto3.client("stepfunctions")
+    s3.create_bucket(Bucket=BUCKET)
+    arn = sfn.create_state_machine(name="prosync-test", definition=json.dumps(TRIVIAL_MACHINE),
+                                   roleArn="arn:aws:iam::123456789012:role/prosync-sfn")["stateMachineArn"]
+    monkeypatch.setenv("STATE_MACHINE_ARN", arn)
+    return SimpleNamespace(s3=s3, sfn=sfn, bucket=BUCKET, state_machine_arn=arn)
+
+
+@pytest.fixture
+def aws(monkeypatch):
+    set_aws_env(monkeypatch)
+    with mock_aws():
+        reset_clients()
+        yield make_bucket_and_machine(monkeypatch)
+    reset_clients()
+
+
+@pytest.fixture(scope="session")
+def media(tmp_path_factory):
+    """The files of `job_request()`: a 4 s video, a 2 s wav (intro), a 2 s mp3 (outro), plus extras."""
+    folder = tmp_path_factory.mktemp("api-media")
+    return {
+        "video": make_video(folder / "talk.mp4", 4),
+        "intro": make_tone(folder / "intro.wav", 2, 440),
+        "outro": make_tone(folder / "outro.mp3", 2, 660),
+        "long": silent_wav(folder / "long.wav", 301),
+    }
+
+
+class Api:
+    """Calls the handler as a user and reads what it wrote."""
+
+    def __init__(self, aws, db, media):
+        self.aws, self.db, self.media = aws, db, media
+        self.repo = JobRepository(db)
+        for user, tier in (("pro", Tier.PRO), ("ent", Tier.ENTERPRISE), ("free", Tier.FREE), ("other", Tier.PRO)):
+            self.repo.set_tier(user, tier, f"{user}@example.com")
+
+    def create(self, body=None, user="pro", key=None):
+        headers = {"Idempotency-Key": key} if key else None
+        return call("POST", "/sync/pro-sync-process", user=user, body=body or job_request(), headers=headers)
+
+    def start(self, job_id, user="pro"):
+        return call("POST", f"/sync/pro-job/{job_id}/start", user=user)
+
+    def status(self, job_id, user="pro"):
+        return call("GET", f"/sync/pro-job/{job_id}/status", user=user)
+
+    def cancel(self, job_id, user="pro"):
+        return call("POST", f"/sync/pro-job/{job_id}/cancel", user=user)
+
+    def upload(self, created, files=None, content_types=None):
+        """Put the job's files where its presigned POSTs point (`files`: slot -> path or bytes)."""
+        uploads = created.body["uploads"]
+        targets = {"video": uploads["video"], **uploads["audios"]}
+        files = {**{"video": self.media["video"], "intro": self.media["intro"], "outro": self.media["outro"]},
+                 **(files or {})}
+        for slot, target in targets.items():
+            data = files.get(slot)
+            if data is None:
+                continue
+            body = data if isinstance(data, bytes) else data.read_bytes()
+            content_type = (content_types or {}).get(slot, target["fields"]["Content-Type"])
+            self.aws.s3.put_object(Bucket=BUCKET, Key=target["key"], Body=body, ContentType=content_type)
+
+    def declared(self, **sizes):
+        """job_request() declaring the real sizes of the sample files (or `sizes` per slot)."""
+        body = job_request()
+        body["video"]["size"] = sizes.get("video", self.media["video"].stat().st_size)
+        for audio in body["audios"]:
+            audio["size"] = sizes.get(audio["refId"], self.media[audio["refId"]].stat().st_size)
+        return body
+
+    def job_rows(self) -> int:
+        return self.db.execute("SELECT count(*) AS n FROM video_jobs").fetchone()["n"]
+
+    def objects(self) -> list[str]:
+        return [o["Key"] for o in self.aws.s3.list_objects_v2(Bucket=BUCKET).get("Contents", [])]
+
+    def executions(self) -> list[dict]:
+        return self.aws.sfn.list_executions(stateMachineArn=self.aws.state_machine_arn)["executions"]
+
+
+@pytest.fixture
+def api(aws, database_url, db, media):
+    api_settings.cache_clear()
+    yield Api(aws, db, media)
+    api_settings.cache_clear()
