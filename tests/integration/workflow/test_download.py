@@ -1,0 +1,100 @@
+"""The download step: streaming multipart upload into moto S3 from the emulator's output URLs."""
+
+import hashlib
+from urllib.parse import urlsplit
+
+import av
+import pytest
+
+from devstack.emulator import synthetic_bytes
+from devstack.media_samples import media_duration
+from prosync.settings import MIB, DownloadSettings
+from prosync.syncso import SyncClient
+from prosync.workflow.download import download
+from prosync.workflow.errors import DownloadFailed, OutputUrlExpired
+from prosync.workflow.probe import s3_media_duration
+from prosync.workflow.runtime import http_client
+
+from .support import BUCKET
+
+
+@pytest.fixture
+def step(local, emulator):
+    """Run the download step as the Lambda does (settings from the env, 5 MiB parts)."""
+    settings = DownloadSettings(multipart_chunk_bytes=5 * MIB)
+    s3 = local.client("s3")
+    with SyncClient(emulator.url, emulator.api_key) as sync:
+        def run(generation, output_url=None):
+            event = {"jobId": "job-1", "generationId": generation.id,
+                     "outputUrl": output_url or emulator.output_url(generation),
+                     "outputDuration": generation.output_duration, "outputFileName": generation.output_file_name}
+            return download(event, settings, s3, http_client(30.0), lambda: sync)
+        yield run
+
+
+def _sha256(body) -> str:
+    digest = hashlib.sha256()
+    for chunk in iter(lambda: body.read(MIB), b""):
+        digest.update(chunk)
+    return digest.hexdigest()
+
+
+def test_a_download_broken_half_way_aborts_its_upload_then_a_retry_succeeds(step, local, emulator):
+    size = 12 * MIB  # three parts of 5, 5 and 2 MiB
+    generation = emulator.create_synthetic(size, output_file_name="big", output_duration=42.0)
+    emulator.add_faults([{"kind": "broken_output", "after_bytes": 7 * MIB}])
+    s3 = local.client("s3")
+
+    with pytest.raises(DownloadFailed):
+        step(generation)
+    assert s3.list_multipart_uploads(Bucket=BUCKET).get("Uploads", []) == []  # part 1 was uploaded, then aborted
+    assert s3.list_objects_v2(Bucket=BUCKET, Prefix="results/").get("KeyCount") == 0
+
+    answer = step(generation)
+    assert answer == {"resultKey": "results/job-1/big.mp4", "size": size, "duration": 42.0}
+    stored = s3.get_object(Bucket=BUCKET, Key=answer["resultKey"])
+    assert stored["ContentLength"] == size and stored["ContentType"] == "video/mp4"
+    assert _sha256(stored["Body"]) == hashlib.sha256(synthetic_bytes(generation.id, 0, size)).hexdigest()
+    assert s3.list_multipart_uploads(Bucket=BUCKET).get("Uploads", []) == []
+
+
+@pytest.mark.emulator(output_url_ttl=3600)
+def test_an_expired_output_url_is_replaced_by_a_fresh_one_from_sync(step, emulator):
+    generation = emulator.create_synthetic(1000, output_file_name="small", output_duration=1.0)
+    url = urlsplit(emulator.output_url(generation))
+    tampered = url._replace(query="Expires=1&Signature=0").geturl()  # what an expired presigned URL answers: 403
+
+    answer = step(generation, output_url=tampered)
+    assert answer["size"] == 1000
+    assert emulator.stats_snapshot()["requests"]["get"] == 1  # one GET /v2/generate/{id} for the fresh URL
+
+
+@pytest.mark.emulator(output_url_ttl=0.000001)
+def test_an_output_url_that_stays_expired_raises_output_url_expired(step, local, emulator):
+    generation = emulator.create_synthetic(1000, output_file_name="small")
+    with pytest.raises(OutputUrlExpired):
+        step(generation)
+    assert local.client("s3").list_multipart_uploads(Bucket=BUCKET).get("Uploads", []) == []
+
+
+def test_duration_is_probed_from_s3_with_ranged_reads_when_sync_gives_none(local, media):
+    s3 = local.client("s3")
+    s3.upload_file(str(media["video"]), BUCKET, "results/probe/video.mp4")
+    assert s3_media_duration(s3, BUCKET, "results/probe/video.mp4") == pytest.approx(media_duration(media["video"]))
+
+
+def test_workflow_retries_a_broken_download_and_leaves_no_parts(jobs, emulator, tmp_path):
+    emulator.add_faults([{"kind": "broken_output", "after_bytes": 2000}])
+    job_id = jobs.create()
+    run = jobs.run(job_id)
+
+    assert run.description["status"] == "SUCCEEDED", run.description
+    assert run.failed_tasks() == ["DownloadFailed"]
+    assert jobs.multipart_uploads() == []
+    assert emulator.stats_snapshot()["faults_fired"] == {"broken_output": 1}
+    job = jobs.job(job_id)
+    local_file = tmp_path / "result.mp4"
+    jobs.local.client("s3").download_file(BUCKET, job.result_key, str(local_file))
+    assert local_file.stat().st_size == job.result_size
+    with av.open(str(local_file)) as container:
+        assert container.streams.video and container.streams.audio

@@ -1,0 +1,71 @@
+"""Sync.so misbehaving: each run ends in the right terminal state with a clear error, nothing lost."""
+
+import json
+
+import pytest
+
+from .support import BUCKET
+
+
+def test_rate_limited_submit_is_retried_then_succeeds(jobs, emulator):
+    emulator.add_faults([{"kind": "rate_limit", "route": "create", "count": 1}])
+    job_id = jobs.create()
+    run = jobs.run(job_id)
+
+    assert run.description["status"] == "SUCCEEDED", run.description
+    assert run.failed_tasks() == ["SyncApiTransient"]  # one 429, retried by the state machine
+    assert run.states.count("Submit to Sync.so") == 1  # a retry stays inside the state
+    stats = emulator.stats_snapshot()
+    assert stats["responses"]["create"] == {"429": 1, "201": 1}
+    assert stats["generations"] == {"COMPLETED": 1}
+    assert jobs.job(job_id).status.value == "completed"
+
+
+def test_server_errors_until_retries_run_out_fail_the_job_with_syncs_code(jobs, emulator):
+    emulator.add_faults([{"kind": "http_error", "route": "create", "count": "always", "status": 503,
+                          "error_code": "service_unavailable", "message": "maintenance window"}])
+    job_id = jobs.create()
+    run = jobs.run(job_id)
+
+    assert run.description["status"] == "FAILED"
+    assert run.description["error"] == "SyncApiTransient"
+    assert json.loads(run.description["cause"]) == {"code": "service_unavailable", "message": "maintenance window"}
+    assert run.failed_tasks() == ["SyncApiTransient"] * 6  # the first try and MaxAttempts=5 retries
+    assert run.states[-2:] == ["Mark job failed", "Job failed"]
+    job = jobs.job(job_id)
+    assert (job.status.value, job.error_code, job.error_message) == ("failed", "service_unavailable",
+                                                                     "maintenance window")
+    assert jobs.events(job_id)[-2:] == [("queued", "submitting"), ("submitting", "failed")]
+    assert emulator.stats_snapshot()["responses"]["create"] == {"503": 6}
+
+
+@pytest.mark.parametrize("outcome", ["FAILED", "REJECTED"])
+def test_failed_or_rejected_generation_keeps_syncs_code_and_message(jobs, emulator, outcome):
+    emulator.add_faults([{"kind": "generation_failure", "outcome": outcome, "error_code": "generation_pipeline_failed",
+                          "message": f"model {outcome.lower()} the segment at 1.5 s"}])
+    job_id = jobs.create()
+    run = jobs.run(job_id)
+
+    assert run.description["status"] == "FAILED"
+    assert run.description["error"] == "GenerationFailed"
+    assert "Generation failed" in run.states and "Download result to S3" not in run.states
+    job = jobs.job(job_id)
+    assert job.status.value == "failed"
+    assert job.error_code == "generation_pipeline_failed"
+    assert job.error_message == f"model {outcome.lower()} the segment at 1.5 s"
+    assert jobs.events(job_id)[-1] == ("processing", "failed")
+    assert jobs.local.client("s3").list_objects_v2(Bucket=BUCKET, Prefix="results/").get("KeyCount") == 0
+
+
+@pytest.mark.emulator(generation_seconds=30)
+def test_deadline_fails_the_job_with_a_clear_timeout(jobs, emulator, monkeypatch):
+    monkeypatch.setenv("WORKFLOW_DEADLINE_SECONDS", "0")
+    job_id = jobs.create()
+    run = jobs.run(job_id)
+
+    assert run.description["status"] == "FAILED"
+    assert run.description["error"] == "DeadlineExceeded"
+    assert run.states[-4:] == ["Generation status?", "Deadline passed", "Mark job failed", "Job failed"]
+    job = jobs.job(job_id)
+    assert (job.status.value, job.error_code) == ("failed", "deadline_exceeded")
+    assert "deadline" in job.error_message and job.sync_generation_id in job.error_message
