@@ -45,7 +45,9 @@ SPECS = {
     for spec in (
         # HTTP API integrations time out at 30 s: stay below it.
         FunctionSpec("api", 1024, 25, True, "ProSync HTTP API (validation, presigned uploads, jobs)"),
-        FunctionSpec("jobstore", 512, 30, True, "ProSync workflow job store (every DB write of the workflow)"),
+        FunctionSpec(
+            "jobstore", 512, 30, True, "ProSync workflow job store (every DB write of the workflow)"
+        ),
         FunctionSpec("migrate", 512, 300, True, "ProSync schema migrations (CloudFormation custom resource)"),
         FunctionSpec("submit", 512, 60, False, "ProSync: submit a generation to Sync.so"),
         FunctionSpec("poll", 256, 30, False, "ProSync: poll a Sync.so generation"),
@@ -169,7 +171,12 @@ class Functions(Construct):
 
     @property
     def workflow_functions(self) -> dict[str, lambda_.Function]:
-        return {"jobstore": self.jobstore, "submit": self.submit, "poll": self.poll, "download": self.download}
+        return {
+            "jobstore": self.jobstore,
+            "submit": self.submit,
+            "poll": self.poll,
+            "download": self.download,
+        }
 
     def _allow(self, fn: lambda_.Function, actions: list[str], resources: list[str]) -> None:
         fn.add_to_role_policy(iam.PolicyStatement(actions=actions, resources=resources))

@@ -60,7 +60,9 @@ class Monitoring(Construct):
         api_5xx = api.http_api.metric_server_error(period=FIVE_MINUTES, statistic="Sum")
         self._alarm("Api5xx", api_5xx, 5, "HTTP API answered 5xx (5 or more in 5 minutes)")
 
-        db_connections = database.instance.metric_database_connections(period=FIVE_MINUTES, statistic="Maximum")
+        db_connections = database.instance.metric_database_connections(
+            period=FIVE_MINUTES, statistic="Maximum"
+        )
         self._alarm(
             "DbConnections",
             db_connections,

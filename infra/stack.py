@@ -32,7 +32,12 @@ class ProSyncStack(Stack):
         self.database = Database(self, "Database", config=config, network=self.network)
         self.storage = Storage(self, "Storage", config=config)
         self.functions = Functions(
-            self, "Functions", config=config, network=self.network, database=self.database, storage=self.storage
+            self,
+            "Functions",
+            config=config,
+            network=self.network,
+            database=self.database,
+            storage=self.storage,
         )
         self.migrations = Migrations(
             self, "Migrations", config=config, database=self.database, handler=self.functions.migrate

@@ -9,7 +9,6 @@
 """
 
 from aws_lambda_powertools import Logger
-
 from prosync.db.connection import connect
 from prosync.db.migrate import apply_migrations
 from prosync.db.repository import JobRepository

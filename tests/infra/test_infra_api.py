@@ -6,7 +6,10 @@ from infra.api import PREFIX, PROTECTED_ROUTES, PUBLIC_ROUTES
 
 
 def _routes(synth) -> dict[str, dict]:
-    return {r["Properties"]["RouteKey"]: r["Properties"] for r in synth.resources("AWS::ApiGatewayV2::Route").values()}
+    return {
+        r["Properties"]["RouteKey"]: r["Properties"]
+        for r in synth.resources("AWS::ApiGatewayV2::Route").values()
+    }
 
 
 def test_routes_are_exactly_the_contract(synth):

@@ -4,11 +4,10 @@ import ast
 import re
 
 from aws_cdk import aws_lambda as lambda_
+from infra_testkit import OUR_FUNCTIONS, VPC_FUNCTIONS, as_list, render
 
 from infra.config import REPO_ROOT
 from infra.database import DB_USER
-
-from infra_testkit import OUR_FUNCTIONS, VPC_FUNCTIONS, as_list, render
 
 S3_WRITE_ACTIONS = {
     "s3:PutObject",
@@ -107,12 +106,19 @@ def test_sync_functions_read_only_the_sync_api_key(synth):
             if any(a.startswith("secretsmanager:") for a in as_list(s["Action"]))
         ]
         assert len(reads) == 1
-        assert set(as_list(reads[0]["Action"])) <= {"secretsmanager:GetSecretValue", "secretsmanager:DescribeSecret"}
+        assert set(as_list(reads[0]["Action"])) <= {
+            "secretsmanager:GetSecretValue",
+            "secretsmanager:DescribeSecret",
+        }
         name_in_context = synth.stack.config.sync_secret_name
         if name_in_context:  # imported by name: the grant covers the name's random 6-character suffix
             assert render(reads[0]["Resource"]).endswith(f':secret:{name_in_context}-??????"]]}}')
         else:  # created in the stack: exactly that secret
-            assert reads[0]["Resource"] == secret_ref == {"Ref": synth.logical_id(synth.stack.functions.sync_secret)}
+            assert (
+                reads[0]["Resource"]
+                == secret_ref
+                == {"Ref": synth.logical_id(synth.stack.functions.sync_secret)}
+            )
 
 
 def test_download_writes_only_under_results(synth):
@@ -125,7 +131,9 @@ def test_download_writes_only_under_results(synth):
     for statement in writes:
         for resource in as_list(statement["Resource"]):
             assert render(resource).endswith('"/results/*"]]}'), resource
-    s3_actions = {a for s in synth.function_statements("download") for a in as_list(s["Action"]) if a.startswith("s3:")}
+    s3_actions = {
+        a for s in synth.function_statements("download") for a in as_list(s["Action"]) if a.startswith("s3:")
+    }
     assert s3_actions == {"s3:PutObject", "s3:AbortMultipartUpload", "s3:ListMultipartUploadParts"}
 
 
@@ -154,7 +162,11 @@ def test_api_grants(synth):
 
 
 def test_submit_may_only_read_uploads(synth):
-    s3 = [s for s in synth.function_statements("submit") if any(a.startswith("s3:") for a in as_list(s["Action"]))]
+    s3 = [
+        s
+        for s in synth.function_statements("submit")
+        if any(a.startswith("s3:") for a in as_list(s["Action"]))
+    ]
     assert [as_list(s["Action"]) for s in s3] == [["s3:GetObject"]]
     assert render(s3[0]["Resource"]).endswith('"/uploads/*"]]}')
 
@@ -172,5 +184,7 @@ def test_every_function_directory_has_a_handler():
         assert path.is_file(), f"{path} is missing"
         tree = ast.parse(path.read_text())
         names = {n.name for n in tree.body if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef))}
-        names |= {t.id for n in tree.body if isinstance(n, ast.Assign) for t in n.targets if isinstance(t, ast.Name)}
+        names |= {
+            t.id for n in tree.body if isinstance(n, ast.Assign) for t in n.targets if isinstance(t, ast.Name)
+        }
         assert "lambda_handler" in names, f"{path} has no lambda_handler"

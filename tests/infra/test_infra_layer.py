@@ -100,10 +100,16 @@ def test_build_layer_for_arm64():
             if req.marker and not any(req.marker.evaluate({**LAMBDA_ENV, "extra": e}) for e in extras):
                 continue
             dep = canonicalize_name(req.name)
-            assert dep in installed or dep in RUNTIME_PROVIDED, f"{name} needs {req}, which is not in the layer"
+            assert dep in installed or dep in RUNTIME_PROVIDED, (
+                f"{name} needs {req}, which is not in the layer"
+            )
 
     # native code is aarch64 for CPython 3.14 (psycopg-binary, pydantic-core; av is abi3)
-    for package, pattern in (("psycopg_binary", "*.so"), ("pydantic_core", "_pydantic_core*.so"), ("av", "*.so")):
+    for package, pattern in (
+        ("psycopg_binary", "*.so"),
+        ("pydantic_core", "_pydantic_core*.so"),
+        ("av", "*.so"),
+    ):
         libs = list((python_dir / package).glob(pattern))
         assert libs, f"no native module in {package}"
         assert all(_elf_machine(lib) == AARCH64 for lib in libs), package

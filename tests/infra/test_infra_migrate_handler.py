@@ -4,9 +4,9 @@ import os
 from types import SimpleNamespace
 
 import pytest
+from prosync.db.migrate import load_migrations
 
 from functions.migrate import handler
-from prosync.db.migrate import load_migrations
 
 CONTEXT = SimpleNamespace(
     function_name="prosync-test-migrate",
@@ -50,7 +50,11 @@ def test_operator_sets_a_tier(pg_server, monkeypatch):
     url = pg_server.create_database(f"migrate_tier_{os.getpid()}", template="prosync_template")
     monkeypatch.setenv("DATABASE_URL", url)
     event = {"action": "set_tier", "userId": "sub-123", "tier": "pro", "email": "a@example.com"}
-    assert handler.lambda_handler(event, CONTEXT) == {"userId": "sub-123", "email": "a@example.com", "tier": "pro"}
+    assert handler.lambda_handler(event, CONTEXT) == {
+        "userId": "sub-123",
+        "email": "a@example.com",
+        "tier": "pro",
+    }
     again = handler.lambda_handler({**event, "tier": "enterprise", "email": None}, CONTEXT)
     assert again["tier"] == "enterprise"
     with pytest.raises(ValueError):

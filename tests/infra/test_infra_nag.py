@@ -4,10 +4,9 @@ import pytest
 from aws_cdk import App, Stack, Validations
 from aws_cdk import aws_s3 as s3
 from cdk_nag import AwsSolutionsChecks, ServerlessChecks
+from infra_testkit import DEV_CONTEXT, PROD_CONTEXT
 
 from app import build_app
-
-from infra_testkit import DEV_CONTEXT, PROD_CONTEXT
 
 # Raise these only together with an entry in infra/nag.py that says why (R1.4 of the checklist).
 ACKNOWLEDGEMENT_BUDGET = {"dev": 31, "prod": 27}

@@ -22,7 +22,8 @@ def test_subnets_are_isolated_in_two_azs(synth):
 def test_s3_gateway_and_step_functions_interface_endpoints(synth):
     endpoints = synth.resources("AWS::EC2::VPCEndpoint").values()
     kinds = {
-        (e["Properties"].get("VpcEndpointType", "Gateway"), str(e["Properties"]["ServiceName"])) for e in endpoints
+        (e["Properties"].get("VpcEndpointType", "Gateway"), str(e["Properties"]["ServiceName"]))
+        for e in endpoints
     }
     assert any(kind == "Gateway" and ".s3" in name for kind, name in kinds)
     assert any(kind == "Interface" and name.endswith(".states") for kind, name in kinds)
@@ -59,7 +60,9 @@ def test_database_reachable_only_through_the_proxy(synth):
     assert instance["Properties"]["Port"] == str(DB_PORT)
     (proxy_rule,) = _ingress_rules(synth, network.proxy_sg)
     assert (proxy_rule["FromPort"], proxy_rule["ToPort"]) == (PROXY_PORT, PROXY_PORT)
-    assert proxy_rule["SourceSecurityGroupId"] == {"Fn::GetAtt": [synth.logical_id(network.lambda_sg), "GroupId"]}
+    assert proxy_rule["SourceSecurityGroupId"] == {
+        "Fn::GetAtt": [synth.logical_id(network.lambda_sg), "GroupId"]
+    }
 
 
 def test_no_security_group_is_open_to_the_internet(synth):

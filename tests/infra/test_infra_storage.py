@@ -1,8 +1,8 @@
 """Storage: the media bucket's guardrails and the access-log bucket."""
 
-from infra.storage import MAX_SIGNATURE_AGE_MS
-
 from infra_testkit import as_list
+
+from infra.storage import MAX_SIGNATURE_AGE_MS
 
 
 def _bucket(synth, construct):
@@ -11,7 +11,9 @@ def _bucket(synth, construct):
 
 def _policy_statements(synth, construct):
     ref = {"Ref": synth.logical_id(construct)}
-    (policy,) = [p for p in synth.resources("AWS::S3::BucketPolicy").values() if p["Properties"]["Bucket"] == ref]
+    (policy,) = [
+        p for p in synth.resources("AWS::S3::BucketPolicy").values() if p["Properties"]["Bucket"] == ref
+    ]
     return policy["Properties"]["PolicyDocument"]["Statement"]
 
 
@@ -30,7 +32,8 @@ def test_two_buckets_both_private_encrypted_and_tls_only(synth):
         assert rule["ServerSideEncryptionByDefault"]["SSEAlgorithm"] == "AES256"
         denies = [s for s in _policy_statements(synth, construct) if s["Effect"] == "Deny"]
         assert any(
-            s["Action"] == "s3:*" and s["Condition"] == {"Bool": {"aws:SecureTransport": "false"}} for s in denies
+            s["Action"] == "s3:*" and s["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
+            for s in denies
         )
 
 

@@ -4,12 +4,11 @@ import json
 import re
 
 import pytest
+from infra_testkit import as_list
 from statelint.config import Config
 from statelint.linter import Linter
 
 from infra.workflow import PLACEHOLDERS, read_definition
-
-from infra_testkit import as_list
 
 PLACEHOLDER_RE = re.compile(r"\$\{(\w+)\}")
 DUMMY_ARN = "arn:aws:lambda:eu-west-1:111111111111:function:prosync-test-{}"
@@ -24,7 +23,7 @@ def asl_text(dev) -> str:
 def substituted(asl_text) -> dict:
     text = asl_text
     for placeholder, key in PLACEHOLDERS.items():
-        text = text.replace("${%s}" % placeholder, DUMMY_ARN.format(key))
+        text = text.replace("${" + placeholder + "}", DUMMY_ARN.format(key))
     return json.loads(text)
 
 
@@ -77,7 +76,9 @@ def test_task_timeouts_outlast_their_lambda_timeouts(substituted, dev):
         key = _task_function(state) if state["Type"] == "Task" else None
         if key and "TimeoutSeconds" in state:
             function_timeout = dev.function(key)[1]["Timeout"]
-            assert state["TimeoutSeconds"] >= function_timeout, f"{name}: {state['TimeoutSeconds']} < {function_timeout}"
+            assert state["TimeoutSeconds"] >= function_timeout, (
+                f"{name}: {state['TimeoutSeconds']} < {function_timeout}"
+            )
 
 
 def _state_machine(synth) -> dict:
@@ -108,7 +109,8 @@ def test_definition_in_template_is_the_file_with_the_job_deadline(synth):
 def test_substitutions_point_at_the_right_functions(synth):
     substitutions = _state_machine(synth)["DefinitionSubstitutions"]
     assert substitutions == {
-        placeholder: {"Fn::GetAtt": [synth.function(key)[0], "Arn"]} for placeholder, key in PLACEHOLDERS.items()
+        placeholder: {"Fn::GetAtt": [synth.function(key)[0], "Arn"]}
+        for placeholder, key in PLACEHOLDERS.items()
     }
 
 
