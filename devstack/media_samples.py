@@ -9,6 +9,7 @@ Used by the emulator's tests, the demo and the e2e tests.
 
 from __future__ import annotations
 
+import itertools
 import math
 from array import array
 from pathlib import Path
@@ -32,9 +33,17 @@ VIDEO_FORMATS = {  # extension -> (container format, codec)
 
 # 3x5 bitmap digits, one string of 15 cells per glyph, row by row.
 _GLYPHS = {
-    "0": "111101101101111", "1": "010110010010111", "2": "111001111100111", "3": "111001111001111",
-    "4": "101101111001001", "5": "111100111001111", "6": "111100111101111", "7": "111001010010010",
-    "8": "111101111101111", "9": "111101111001111", ":": "000010000010000",
+    "0": "111101101101111",
+    "1": "010110010010111",
+    "2": "111001111100111",
+    "3": "111001111001111",
+    "4": "101101111001001",
+    "5": "111100111001111",
+    "6": "111100111101111",
+    "7": "111001010010010",
+    "8": "111101111101111",
+    "9": "111101111001111",
+    ":": "000010000010000",
 }
 
 
@@ -197,7 +206,15 @@ def _draw_frame(background: bytearray, width: int, height: int, index: int, fps:
         glyph = _GLYPHS[char]
         for cell, on in enumerate(glyph):
             if on == "1":
-                _fill(pixels, width, x + (cell % 3) * scale, y + (cell // 3) * scale, scale, scale, b"\xff\xff\xff")
+                _fill(
+                    pixels,
+                    width,
+                    x + (cell % 3) * scale,
+                    y + (cell // 3) * scale,
+                    scale,
+                    scale,
+                    b"\xff\xff\xff",
+                )
         x += 4 * scale
     return pixels
 
@@ -224,5 +241,5 @@ def tone_profile(pcm: array, sample_rate: int, start: float, end: float) -> tupl
     if not window:
         return 0.0, 0.0
     level = math.sqrt(sum(sample * sample for sample in window) / len(window))
-    crossings = sum(1 for a, b in zip(window, window[1:]) if (a < 0) != (b < 0))
+    crossings = sum(1 for a, b in itertools.pairwise(window) if (a < 0) != (b < 0))
     return level, crossings / 2 / (len(window) / sample_rate)

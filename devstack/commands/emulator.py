@@ -20,30 +20,64 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=int(os.environ.get("SYNC_EMULATOR_PORT", "8790")))
-    parser.add_argument("--api-key", default=os.environ.get("SYNC_EMULATOR_API_KEY", DEFAULT_API_KEY),
-                        help="the x-api-key clients must send")
-    parser.add_argument("--latency", type=float, default=0.0, metavar="SECONDS",
-                        help="emulated generation time per job (default 0)")
-    parser.add_argument("--webhook-secret", default=os.environ.get("SYNC_WEBHOOK_SECRET", DEFAULT_WEBHOOK_SECRET))
-    parser.add_argument("--fault", action="append", default=[], type=_fault, metavar="SPEC",
-                        help="e.g. kind=rate_limit,route=create,count=3 ; kind=http_error,status=503,count=always ; "
-                             "kind=delay,route=get,seconds=2 ; kind=generation_failure,outcome=REJECTED,"
-                             "error_code=generation_pipeline_failed ; kind=broken_output,after_bytes=1000 (repeatable)")
-    parser.add_argument("--output-url-ttl", type=float, default=None, metavar="SECONDS",
-                        help="outputUrl lifetime; expired URLs answer 403 (default: never expire)")
-    parser.add_argument("--output-dir", default=None, help="where rendered outputs are kept (default: a temp dir)")
+    parser.add_argument(
+        "--api-key",
+        default=os.environ.get("SYNC_EMULATOR_API_KEY", DEFAULT_API_KEY),
+        help="the x-api-key clients must send",
+    )
+    parser.add_argument(
+        "--latency",
+        type=float,
+        default=0.0,
+        metavar="SECONDS",
+        help="emulated generation time per job (default 0)",
+    )
+    parser.add_argument(
+        "--webhook-secret", default=os.environ.get("SYNC_WEBHOOK_SECRET", DEFAULT_WEBHOOK_SECRET)
+    )
+    parser.add_argument(
+        "--fault",
+        action="append",
+        default=[],
+        type=_fault,
+        metavar="SPEC",
+        help="e.g. kind=rate_limit,route=create,count=3 ; kind=http_error,status=503,count=always ; "
+        "kind=delay,route=get,seconds=2 ; kind=generation_failure,outcome=REJECTED,"
+        "error_code=generation_pipeline_failed ; kind=broken_output,after_bytes=1000 (repeatable)",
+    )
+    parser.add_argument(
+        "--output-url-ttl",
+        type=float,
+        default=None,
+        metavar="SECONDS",
+        help="outputUrl lifetime; expired URLs answer 403 (default: never expire)",
+    )
+    parser.add_argument(
+        "--output-dir", default=None, help="where rendered outputs are kept (default: a temp dir)"
+    )
     parser.add_argument("--concurrency", type=int, default=2, help="generations rendered at once")
-    parser.add_argument("--public-url", default=None, help="base URL put in outputUrl (default: the bound address)")
+    parser.add_argument(
+        "--public-url", default=None, help="base URL put in outputUrl (default: the bound address)"
+    )
     parser.add_argument("-v", "--verbose", action="store_true", help="log every request")
     parser.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
-    logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    logging.basicConfig(
+        level=logging.DEBUG if args.verbose else logging.INFO, format="%(asctime)s %(name)s %(message)s"
+    )
     server = EmulatorServer(
-        api_key=args.api_key, host=args.host, port=args.port, generation_seconds=args.latency,
-        webhook_secret=args.webhook_secret, faults=args.fault, output_dir=args.output_dir,
-        output_url_ttl=args.output_url_ttl, concurrency=args.concurrency, public_url=args.public_url,
+        api_key=args.api_key,
+        host=args.host,
+        port=args.port,
+        generation_seconds=args.latency,
+        webhook_secret=args.webhook_secret,
+        faults=args.fault,
+        output_dir=args.output_dir,
+        output_url_ttl=args.output_url_ttl,
+        concurrency=args.concurrency,
+        public_url=args.public_url,
     )
     stopped = threading.Event()
 
@@ -53,9 +87,12 @@ def run(args: argparse.Namespace) -> int:
     signal.signal(signal.SIGTERM, on_signal)
     signal.signal(signal.SIGINT, on_signal)
     server.start()
-    print(f"Sync.so emulator on {server.url} (x-api-key: {args.api_key}, latency {args.latency}s, "
-          f"{len(args.fault)} fault(s)); control: {server.url}/_emulator/faults, {server.url}/_emulator/stats",
-          file=sys.stderr, flush=True)
+    print(
+        f"Sync.so emulator on {server.url} (x-api-key: {args.api_key}, latency {args.latency}s, "
+        f"{len(args.fault)} fault(s)); control: {server.url}/_emulator/faults, {server.url}/_emulator/stats",
+        file=sys.stderr,
+        flush=True,
+    )
     while not stopped.wait(0.5):
         pass
     server.stop()

@@ -5,4 +5,11 @@ from .faults import Fault, FaultPlan
 from .outputs import synthetic_bytes
 from .server import DEFAULT_API_KEY, DEFAULT_WEBHOOK_SECRET, EmulatorServer
 
-__all__ = ["DEFAULT_API_KEY", "DEFAULT_WEBHOOK_SECRET", "EmulatorServer", "Fault", "FaultPlan", "synthetic_bytes"]
+__all__ = [
+    "DEFAULT_API_KEY",
+    "DEFAULT_WEBHOOK_SECRET",
+    "EmulatorServer",
+    "Fault",
+    "FaultPlan",
+    "synthetic_bytes",
+]

@@ -150,7 +150,9 @@ class EmulatorRequestHandler(BaseHTTPRequestHandler):
         try:
             return json.loads(body or b"null")
         except ValueError:
-            raise ApiProblem(400, "Request body is not valid JSON", "generation_input_validation_failed") from None
+            raise ApiProblem(
+                400, "Request body is not valid JSON", "generation_input_validation_failed"
+            ) from None
 
     # -- Sync.so routes --------------------------------------------------------------------------
 
@@ -193,14 +195,19 @@ class EmulatorRequestHandler(BaseHTTPRequestHandler):
         except ApiProblem:
             record = None
         if record is None or not record.has_output or outputs.output_path(record) != path:
-            return self._send_raw(404, outputs.s3_error_xml("NoSuchKey", "The specified key does not exist."),
-                                  "application/xml")
+            return self._send_raw(
+                404, outputs.s3_error_xml("NoSuchKey", "The specified key does not exist."), "application/xml"
+            )
         size = outputs.output_size(record)
         try:
             byte_range = outputs.parse_range(self.headers.get("range"), size)
         except outputs.RangeNotSatisfiable:
-            return self._send_raw(416, outputs.s3_error_xml("InvalidRange", "The requested range is not satisfiable"),
-                                  "application/xml", {"Content-Range": f"bytes */{size}"})
+            return self._send_raw(
+                416,
+                outputs.s3_error_xml("InvalidRange", "The requested range is not satisfiable"),
+                "application/xml",
+                {"Content-Range": f"bytes */{size}"},
+            )
         first, last = byte_range or (0, size - 1)
         self.send_response(206 if byte_range else 200)
         self.send_header("Content-Type", "video/mp4")
@@ -229,7 +236,9 @@ class EmulatorRequestHandler(BaseHTTPRequestHandler):
             sent += len(chunk)
         self.emulator.stats.record_bytes(sent)
 
-    def _send_raw(self, status: int, data: bytes, content_type: str, headers: dict[str, str] | None = None) -> None:
+    def _send_raw(
+        self, status: int, data: bytes, content_type: str, headers: dict[str, str] | None = None
+    ) -> None:
         self.send_response(status)
         self.send_header("Content-Type", content_type)
         self.send_header("Content-Length", str(len(data)))
@@ -242,7 +251,9 @@ class EmulatorRequestHandler(BaseHTTPRequestHandler):
     # -- control routes --------------------------------------------------------------------------
 
     def list_faults(self, body: bytes) -> None:
-        self.send_json(200, {"active": self.emulator.faults.describe(), "fired": dict(self.emulator.faults.fired)})
+        self.send_json(
+            200, {"active": self.emulator.faults.describe(), "fired": dict(self.emulator.faults.fired)}
+        )
 
     def add_faults(self, body: bytes) -> None:
         payload = self._json_body(body)
@@ -270,7 +281,9 @@ class EmulatorRequestHandler(BaseHTTPRequestHandler):
         if not isinstance(size, int) or isinstance(size, bool) or size < 0:
             raise ApiProblem(400, "size must be a non-negative integer (bytes)", "invalid_synthetic")
         name = payload.get("outputFileName")
-        record = self.emulator.create_synthetic(size, output_file_name=name, output_duration=payload.get("outputDuration"))
+        record = self.emulator.create_synthetic(
+            size, output_file_name=name, output_duration=payload.get("outputDuration")
+        )
         self.send_json(201, self.emulator.generation_json(record))
 
 
@@ -278,7 +291,10 @@ def _fault_answer(fault: Fault) -> tuple[int, str | None, str]:
     if fault.kind == "rate_limit":
         return 429, fault.error_code or "rate_limit_exceeded", fault.message or "Too many requests, slow down"
     if fault.kind == "concurrency_limit":
-        return (429, fault.error_code or "concurrency_limit_reached",
-                fault.message or "Concurrency limit reached for your plan")
+        return (
+            429,
+            fault.error_code or "concurrency_limit_reached",
+            fault.message or "Concurrency limit reached for your plan",
+        )
     status = int(fault.status or 500)
     return status, fault.error_code, fault.message or f"Injected HTTP {status}"

@@ -2,15 +2,13 @@
 
 A fault is a dict (JSON from ``POST /_emulator/faults``) or a ``key=value,...`` string (``--fault``):
 
-| kind                | fields                                   | effect                                            |
-|---------------------|------------------------------------------|---------------------------------------------------|
-| `rate_limit`        | route, count                              | 429 errorCode rate_limit_exceeded                 |
-| `concurrency_limit` | route, count                              | 429 errorCode concurrency_limit_reached           |
-| `http_error`        | route, count, status, error_code, message | any status (5xx, 402, 413, ...)                   |
-| `delay`             | route, count, seconds                     | answer after ``seconds`` (client timeouts)        |
-| `disconnect`        | route, count                              | close the connection without an answer            |
-| `generation_failure`| count, outcome (FAILED/REJECTED), error_code, message | the next generations end so |
-| `broken_output`     | count, after_bytes                        | output body cut after ``after_bytes`` bytes       |
+- ``rate_limit`` (route, count): 429 errorCode rate_limit_exceeded
+- ``concurrency_limit`` (route, count): 429 errorCode concurrency_limit_reached
+- ``http_error`` (route, count, status, error_code, message): any 4xx/5xx answer (503, 402, 413, ...)
+- ``delay`` (route, count, seconds): answer after ``seconds`` (to make clients time out)
+- ``disconnect`` (route, count): close the connection without an answer
+- ``generation_failure`` (count, outcome FAILED|REJECTED, error_code, message): the next generations end so
+- ``broken_output`` (count, after_bytes): the output body is cut after ``after_bytes`` bytes
 
 ``route`` is one of create, get, list, output, cancel or any (default). ``count`` is how many times
 the fault fires (default 1); ``count=always`` (or null) keeps it forever. Faults fire in the order
@@ -44,7 +42,7 @@ class Fault:
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Fault:
         if not isinstance(data, dict):
-            raise ValueError("a fault must be an object")
+            raise TypeError("a fault must be an object")
         unknown = set(data) - set(cls.__dataclass_fields__)
         if unknown:
             raise ValueError(f"unknown fault fields: {sorted(unknown)}")
@@ -94,8 +92,10 @@ class FaultPlan:
         self.add(faults or [])
 
     def add(self, faults: list[Fault | dict | str]) -> list[Fault]:
-        parsed = [f if isinstance(f, Fault) else Fault.parse(f) if isinstance(f, str) else Fault.from_dict(f)
-                  for f in faults]
+        parsed = [
+            f if isinstance(f, Fault) else Fault.parse(f) if isinstance(f, str) else Fault.from_dict(f)
+            for f in faults
+        ]
         with self._lock:
             self._faults.extend(parsed)
         return parsed

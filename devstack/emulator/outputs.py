@@ -14,8 +14,8 @@ import hmac
 import re
 import secrets
 import time
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator
 from urllib.parse import parse_qs, urlencode
 
 from .store import GenerationRecord

@@ -12,8 +12,14 @@ ERROR_CATALOG: dict[str, tuple[int | None, str]] = {
     "generation_not_found": (404, "No generation with this id exists in your organization."),
     "generation_input_validation_failed": (400, "The request body does not match the expected shape."),
     "generation_unsupported_model": (400, "The model is not one of the supported models."),
-    "generation_video_missing": (400, "No video input was given, or the video could not be fetched or decoded."),
-    "generation_audio_missing": (400, "No audio input was given, or an audio could not be fetched or decoded."),
+    "generation_video_missing": (
+        400,
+        "No video input was given, or the video could not be fetched or decoded.",
+    ),
+    "generation_audio_missing": (
+        400,
+        "No audio input was given, or an audio could not be fetched or decoded.",
+    ),
     "generation_segments_required": (400, "Several audio/text inputs require a top-level segments array."),
     "generation_duplicate_ref_id": (400, "Two inputs share the same refId."),
     "generation_segment_ref_not_found": (400, "A segment's audioInput.refId names no input."),

@@ -11,10 +11,11 @@ Memory stays flat: frames and audio are streamed, never held whole.
 from __future__ import annotations
 
 import itertools
+from collections.abc import Iterator
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 from urllib.parse import urlsplit
 
 import av
@@ -47,7 +48,10 @@ class Placement:
 
 
 def render_generation(
-    inputs: list[dict[str, Any]], segments: list[dict[str, Any]] | None, workdir: Path, output: Path,
+    inputs: list[dict[str, Any]],
+    segments: list[dict[str, Any]] | None,
+    workdir: Path,
+    output: Path,
     http: httpx.Client,
 ) -> float:
     """Fetch, check and render; returns the output duration. Raises RenderFailure."""
@@ -64,7 +68,9 @@ def render_generation(
         audio_paths[item.get("refId")] = path
         audio_durations[item.get("refId")] = probe_audio(path)
     if not segments:
-        segments = [{"startTime": 0.0, "endTime": duration, "audioInput": {"refId": audio_items[0].get("refId")}}]
+        segments = [
+            {"startTime": 0.0, "endTime": duration, "audioInput": {"refId": audio_items[0].get("refId")}}
+        ]
     placements = plan_placements(segments, audio_paths, audio_durations, duration)
     write_output(video_path, rate, duration, placements, output)
     return round(duration, 3)
@@ -75,12 +81,15 @@ def fetch(http: httpx.Client, url: str, dest: Path, code: str, label: str) -> Pa
     try:
         with http.stream("GET", url) as response:
             if response.status_code != 200:
-                raise RenderFailure(code, f"{label} input could not be fetched from {where}: HTTP {response.status_code}")
+                raise RenderFailure(
+                    code, f"{label} input could not be fetched from {where}: HTTP {response.status_code}"
+                )
             with open(dest, "wb") as sink:
-                for chunk in response.iter_bytes(FETCH_CHUNK):
-                    sink.write(chunk)
+                sink.writelines(response.iter_bytes(FETCH_CHUNK))
     except httpx.HTTPError as exc:
-        raise RenderFailure(code, f"{label} input could not be fetched from {where}: {type(exc).__name__}") from exc
+        raise RenderFailure(
+            code, f"{label} input could not be fetched from {where}: {type(exc).__name__}"
+        ) from exc
     return dest
 
 
@@ -117,7 +126,8 @@ def probe_audio(path: Path) -> float:
 def plan_placements(
     segments: list[dict[str, Any]], paths: dict, durations: dict, video_duration: float
 ) -> list[Placement]:
-    """Segments in time order, clipped to the video; an overlapping later one starts where the earlier ends."""
+    """Segments in time order, clipped to the video; an overlapping later one starts where the
+    earlier one ends."""
     placements: list[Placement] = []
     cursor = 0.0
     for index, segment in sorted(enumerate(segments), key=lambda pair: pair[1]["startTime"]):
@@ -127,7 +137,8 @@ def plan_placements(
         if spoken > MAX_SEGMENT_AUDIO_SECONDS:
             raise RenderFailure(
                 "generation_audio_length_exceeded",
-                f"segments[{index}] uses {spoken:.1f} s of audio; the limit is {MAX_SEGMENT_AUDIO_SECONDS:.0f} s",
+                f"segments[{index}] uses {spoken:.1f} s of audio;"
+                f" the limit is {MAX_SEGMENT_AUDIO_SECONDS:g} s per segment",
             )
         start = max(cursor, float(segment["startTime"]))
         end = min(float(segment["endTime"]), video_duration)
@@ -138,7 +149,9 @@ def plan_placements(
     return placements
 
 
-def write_output(video_path: Path, rate: Fraction, duration: float, placements: list[Placement], output: Path) -> None:
+def write_output(
+    video_path: Path, rate: Fraction, duration: float, placements: list[Placement], output: Path
+) -> None:
     total_samples = round(duration * SAMPLE_RATE)
     try:
         with av.open(str(video_path)) as source, av.open(str(output), "w", format="mp4") as out:
@@ -224,7 +237,9 @@ class _AudioWriter:
         self.out, self.stream, self.pcm = out, stream, pcm
         self.buffer = bytearray()
         self.written = 0
-        self.resampler = av.AudioResampler(format=stream.codec_context.format.name, layout="mono", rate=SAMPLE_RATE)
+        self.resampler = av.AudioResampler(
+            format=stream.codec_context.format.name, layout="mono", rate=SAMPLE_RATE
+        )
 
     def write_until(self, sample: int) -> None:
         while self.written < sample:

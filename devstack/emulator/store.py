@@ -47,7 +47,9 @@ class GenerationRecord:
 
     @property
     def has_output(self) -> bool:
-        return self.status == "COMPLETED" and (self.output_path is not None or self.synthetic_size is not None)
+        return self.status == "COMPLETED" and (
+            self.output_path is not None or self.synthetic_size is not None
+        )
 
     @property
     def output_name(self) -> str:
@@ -83,7 +85,9 @@ class GenerationStore:
         self._records: dict[str, GenerationRecord] = {}
         self._by_idempotency_key: dict[str, str] = {}
 
-    def create(self, body: dict[str, Any], idempotency_key: str | None = None) -> tuple[GenerationRecord, bool]:
+    def create(
+        self, body: dict[str, Any], idempotency_key: str | None = None
+    ) -> tuple[GenerationRecord, bool]:
         """(record, replayed). Raises ApiProblem 409 when the key was used with another body."""
         fingerprint = body_fingerprint(body)
         with self._lock:
@@ -99,7 +103,7 @@ class GenerationStore:
                 return existing, True
             record = GenerationRecord(
                 id=str(uuid.uuid4()),
-                created_at=dt.datetime.now(dt.timezone.utc),
+                created_at=dt.datetime.now(dt.UTC),
                 model=body["model"],
                 input=body["input"],
                 options=body.get("options"),
@@ -127,7 +131,9 @@ class GenerationStore:
             raise ApiProblem(404, f"Generation {generation_id} not found", "generation_not_found")
         return record
 
-    def transition(self, generation_id: str, status: str, allowed_from: tuple[str, ...], **fields: Any) -> bool:
+    def transition(
+        self, generation_id: str, status: str, allowed_from: tuple[str, ...], **fields: Any
+    ) -> bool:
         """Move to ``status`` only from ``allowed_from`` (so a canceled job is never completed)."""
         with self._lock:
             record = self._records[generation_id]
@@ -143,9 +149,7 @@ class GenerationStore:
         """Newest first, filtered by status and id sets when given."""
         with self._lock:
             records = list(self._records.values())
-        records = [
-            r for r in records if (not statuses or r.status in statuses) and (not ids or r.id in ids)
-        ]
+        records = [r for r in records if (not statuses or r.status in statuses) and (not ids or r.id in ids)]
         return sorted(records, key=lambda r: r.created_at, reverse=True)
 
     def counts_by_status(self) -> dict[str, int]:

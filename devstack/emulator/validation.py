@@ -42,8 +42,11 @@ def validate_generate_body(body: Any) -> dict[str, Any]:
     clean = {key: value for key, value in body.items() if value is not None}
     model = clean.get("model")
     if not isinstance(model, str) or model not in MODELS:
-        raise ApiProblem(400, f"model {model!r} is not supported; use one of {', '.join(MODELS)}",
-                         "generation_unsupported_model")
+        raise ApiProblem(
+            400,
+            f"model {model!r} is not supported; use one of {', '.join(MODELS)}",
+            "generation_unsupported_model",
+        )
     audio_refs = _check_inputs(clean.get("input"))
     segments = clean.get("segments")
     if segments is not None:
@@ -56,8 +59,10 @@ def validate_generate_body(body: Any) -> dict[str, Any]:
         raise invalid("webhookUrl must be an http(s) URL")
     name = clean.get("outputFileName")
     if name is not None and not (isinstance(name, str) and OUTPUT_FILE_NAME.fullmatch(name)):
-        raise invalid("outputFileName may only contain letters, digits, '_' and '-' (1-255 characters)",
-                      "generation_invalid_output_file_name")
+        raise invalid(
+            "outputFileName may only contain letters, digits, '_' and '-' (1-255 characters)",
+            "generation_invalid_output_file_name",
+        )
     return clean
 
 
@@ -111,24 +116,32 @@ def _check_segments(segments: Any, audio_refs: list[str | None]) -> None:
         if not (_is_number(start) and _is_number(end)):
             raise invalid(f"{where}.startTime and endTime must be numbers")
         if start < 0 or start > end:
-            raise invalid(f"{where}: startTime {start} must be >= 0 and <= endTime {end}",
-                          "generation_segment_invalid_range")
+            raise invalid(
+                f"{where}: startTime {start} must be >= 0 and <= endTime {end}",
+                "generation_segment_invalid_range",
+            )
         audio = segment.get("audioInput")
         if not isinstance(audio, dict) or not isinstance(audio.get("refId"), str) or not audio["refId"]:
             raise invalid(f"{where}.audioInput.refId must be a non-empty string")
         if audio["refId"] not in audio_refs:
-            raise invalid(f"{where}.audioInput.refId {audio['refId']!r} matches no input refId",
-                          "generation_segment_ref_not_found")
+            raise invalid(
+                f"{where}.audioInput.refId {audio['refId']!r} matches no input refId",
+                "generation_segment_ref_not_found",
+            )
         crop_start, crop_end = audio.get("startTime"), audio.get("endTime")
         if (crop_start is None) != (crop_end is None):
-            raise invalid(f"{where}.audioInput: startTime and endTime must be given together",
-                          "generation_segment_audio_crop_incomplete")
+            raise invalid(
+                f"{where}.audioInput: startTime and endTime must be given together",
+                "generation_segment_audio_crop_incomplete",
+            )
         if crop_start is not None:
             if not (_is_number(crop_start) and _is_number(crop_end)):
                 raise invalid(f"{where}.audioInput.startTime and endTime must be numbers")
             if crop_start < 0 or crop_start >= crop_end:
-                raise invalid(f"{where}.audioInput: crop startTime must be >= 0 and < endTime",
-                              "generation_segment_invalid_range")
+                raise invalid(
+                    f"{where}.audioInput: crop startTime must be >= 0 and < endTime",
+                    "generation_segment_invalid_range",
+                )
 
 
 def _check_options(options: Any, model: str) -> None:

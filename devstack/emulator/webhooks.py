@@ -13,7 +13,6 @@ from collections import deque
 from typing import Any
 
 import httpx
-
 from prosync.syncso.webhooks import SIGNATURE_HEADER, sign_payload
 
 log = logging.getLogger("devstack.emulator.webhooks")
@@ -35,7 +34,11 @@ class WebhookSender:
             SIGNATURE_HEADER: sign_payload(self.secret, body),
             "user-agent": "SyncSoEmulator-Webhook/1",
         }
-        outcome: dict[str, Any] = {"generationId": generation["id"], "status": generation["status"], "url": url}
+        outcome: dict[str, Any] = {
+            "generationId": generation["id"],
+            "status": generation["status"],
+            "url": url,
+        }
         try:
             response = self._http.post(url, content=body.encode(), headers=headers)
             outcome["httpStatus"] = response.status_code

@@ -13,9 +13,9 @@ import shutil
 import tempfile
 import threading
 import time
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Callable
 
 import httpx
 
@@ -67,8 +67,13 @@ class GenerationWorker:
             self._lifecycle(generation_id)
         except Exception as exc:  # the emulator must never leave a generation stuck in PROCESSING
             log.exception("generation %s crashed", generation_id)
-            self._finish(generation_id, "FAILED", ACTIVE, error=f"unhandled error: {exc}",
-                         error_code="generation_unhandled_error")
+            self._finish(
+                generation_id,
+                "FAILED",
+                ACTIVE,
+                error=f"unhandled error: {exc}",
+                error_code="generation_unhandled_error",
+            )
 
     def _lifecycle(self, generation_id: str) -> None:
         deadline = time.monotonic() + self.generation_seconds
@@ -77,17 +82,25 @@ class GenerationWorker:
         failure = self.faults.take_generation_failure()
         if failure is not None and failure.outcome == "REJECTED":
             if not self._sleep_until(deadline):
-                self._finish(generation_id, "REJECTED", ("PENDING",),
-                             error=failure.message or "Generation rejected",
-                             error_code=failure.error_code or "generation_rejected")
+                self._finish(
+                    generation_id,
+                    "REJECTED",
+                    ("PENDING",),
+                    error=failure.message or "Generation rejected",
+                    error_code=failure.error_code or "generation_rejected",
+                )
             return
         if not self.store.transition(generation_id, "PROCESSING", ("PENDING",)):
             return  # canceled meanwhile
         if failure is not None:
             if not self._sleep_until(deadline):
-                self._finish(generation_id, "FAILED", ("PROCESSING",),
-                             error=failure.message or "Generation failed",
-                             error_code=failure.error_code or "generation_pipeline_failed")
+                self._finish(
+                    generation_id,
+                    "FAILED",
+                    ("PROCESSING",),
+                    error=failure.message or "Generation failed",
+                    error_code=failure.error_code or "generation_pipeline_failed",
+                )
             return
         record = self.store.get(generation_id)
         output = self.output_dir / f"{generation_id}.mp4"
@@ -103,7 +116,9 @@ class GenerationWorker:
             shutil.rmtree(workdir, ignore_errors=True)
         if self._sleep_until(deadline):
             return
-        self._finish(generation_id, "COMPLETED", ("PROCESSING",), output_path=output, output_duration=duration)
+        self._finish(
+            generation_id, "COMPLETED", ("PROCESSING",), output_path=output, output_duration=duration
+        )
 
     def _finish(self, generation_id: str, status: str, allowed_from: tuple[str, ...], **fields) -> bool:
         if not self.store.transition(generation_id, status, allowed_from, **fields):

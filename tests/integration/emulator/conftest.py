@@ -12,10 +12,10 @@ from http.server import BaseHTTPRequestHandler, SimpleHTTPRequestHandler, Thread
 from pathlib import Path
 
 import pytest
+from prosync.syncso import SyncClient
 
 from devstack.emulator import EmulatorServer
 from devstack.media_samples import make_tone, make_tone_sequence, make_video
-from prosync.syncso import SyncClient
 
 API_KEY = "sk-test-emulator"
 WEBHOOK_SECRET = "whsec_test_emulator"
@@ -32,7 +32,9 @@ class MediaServer:
 
     def __init__(self, directory: Path) -> None:
         self.directory = directory
-        self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(_QuietFiles, directory=str(directory)))
+        self._httpd = ThreadingHTTPServer(
+            ("127.0.0.1", 0), functools.partial(_QuietFiles, directory=str(directory))
+        )
         self._httpd.daemon_threads = True
         threading.Thread(target=self._httpd.serve_forever, args=(0.05,), daemon=True).start()
         self.base = f"http://127.0.0.1:{self._httpd.server_address[1]}"
@@ -48,7 +50,9 @@ class MediaServer:
 @pytest.fixture(scope="session")
 def media_dir(tmp_path_factory) -> Path:
     root = tmp_path_factory.mktemp("emulator-media")
-    make_video(root / "talk.mp4", VIDEO_SECONDS, fps=25, size=(160, 120), tone_freq=300)  # camera sound: 300 Hz
+    make_video(
+        root / "talk.mp4", VIDEO_SECONDS, fps=25, size=(160, 120), tone_freq=300
+    )  # camera sound: 300 Hz
     make_tone(root / "intro.wav", 1.5, 440)
     make_tone(root / "outro.mp3", 3.0, 880)
     make_tone_sequence(root / "two_tones.flac", [(1.0, 440), (1.0, 660)])
@@ -66,7 +70,9 @@ def media(media_dir):
 
 @pytest.fixture
 def emulator(tmp_path):
-    with EmulatorServer(api_key=API_KEY, webhook_secret=WEBHOOK_SECRET, output_dir=tmp_path / "outputs") as emu:
+    with EmulatorServer(
+        api_key=API_KEY, webhook_secret=WEBHOOK_SECRET, output_dir=tmp_path / "outputs"
+    ) as emu:
         yield emu
 
 

@@ -7,7 +7,6 @@ import time
 
 import httpx
 import pytest
-
 from prosync.syncso import (
     GenerateRequest,
     GenerationStatus,
@@ -30,7 +29,11 @@ def body(media) -> dict:
         ],
         "segments": [
             {"startTime": 0.0, "endTime": 1.5, "audioInput": {"refId": "intro"}},
-            {"startTime": 2.0, "endTime": 3.0, "audioInput": {"refId": "outro", "startTime": 0.5, "endTime": 1.5}},
+            {
+                "startTime": 2.0,
+                "endTime": 3.0,
+                "audioInput": {"refId": "outro", "startTime": 0.5, "endTime": 1.5},
+            },
         ],
         "options": {"sync_mode": "cut_off"},
         "outputFileName": "talk_dubbed",
@@ -40,11 +43,13 @@ def body(media) -> dict:
 def post(emulator, payload, key: str | None = None, **headers) -> httpx.Response:
     if key is not None:
         headers["Idempotency-Key"] = key
-    return httpx.post(f"{emulator.url}/v2/generate", json=payload, headers={"x-api-key": emulator.api_key, **headers})
+    return httpx.post(
+        f"{emulator.url}/v2/generate", json=payload, headers={"x-api-key": emulator.api_key, **headers}
+    )
 
 
 def mutate(body: dict, path: str, value) -> dict:
-    """Copy of body with path (dotted, list indexes as numbers) set to value, or deleted when value is DELETE."""
+    """Copy of body with ``path`` (dotted, list indexes as numbers) set to value (DELETE: removed)."""
     changed = copy.deepcopy(body)
     *parents, last = [int(p) if p.isdigit() else p for p in path.split(".")]
     target = changed
@@ -99,8 +104,11 @@ def test_valid_body_passes_and_equal_segment_bounds_are_allowed(emulator, body):
 
 def test_validation_errors_surface_as_rejected_in_our_client(client, media):
     request = GenerateRequest.for_segments(
-        model="lipsync-2", video_url=media.url("talk.mp4"), audio_urls={"a": media.url("intro.wav")},
-        segments=[Segment(start_time=0, end_time=1, audio_input=SegmentAudioInput(ref_id="missing"))])
+        model="lipsync-2",
+        video_url=media.url("talk.mp4"),
+        audio_urls={"a": media.url("intro.wav")},
+        segments=[Segment(start_time=0, end_time=1, audio_input=SegmentAudioInput(ref_id="missing"))],
+    )
     with pytest.raises(SyncApiRejected) as caught:
         client.create_generation(request, "job-1")
     assert (caught.value.status, caught.value.code) == (400, "generation_segment_ref_not_found")
@@ -111,8 +119,12 @@ def test_validation_errors_surface_as_rejected_in_our_client(client, media):
 def test_bad_api_key_is_401_nest_style(emulator, headers):
     response = httpx.get(f"{emulator.url}/v2/generate/anything", headers=headers)
     assert response.status_code == 401
-    assert response.json() == {"statusCode": 401, "message": "Invalid or missing API key", "error": "Unauthorized",
-                               "errorCode": "unauthorized"}
+    assert response.json() == {
+        "statusCode": 401,
+        "message": "Invalid or missing API key",
+        "error": "Unauthorized",
+        "errorCode": "unauthorized",
+    }
 
 
 def test_bad_api_key_is_rejected_in_our_client(emulator, media):
@@ -151,8 +163,11 @@ def test_malformed_idempotency_key_is_400(emulator, body, key):
 
 def test_our_client_replays_idempotently(client, media, emulator):
     request = GenerateRequest.for_segments(
-        model="lipsync-2", video_url=media.url("talk.mp4"), audio_urls={"a": media.url("intro.wav")},
-        segments=[Segment(start_time=0, end_time=1, audio_input=SegmentAudioInput(ref_id="a"))])
+        model="lipsync-2",
+        video_url=media.url("talk.mp4"),
+        audio_urls={"a": media.url("intro.wav")},
+        segments=[Segment(start_time=0, end_time=1, audio_input=SegmentAudioInput(ref_id="a"))],
+    )
     ids = {client.create_generation(request, "3b1f1e0c-aaaa-4bbb-8ccc-000000000001").id for _ in range(3)}
     assert len(ids) == 1 and emulator.stats_snapshot()["requests"]["create"] == 3
 
@@ -166,15 +181,19 @@ def test_list_filters_by_status_and_ids(emulator, body, client, wait_done):
     assert [g.id for g in client.list_generations(status=[GenerationStatus.COMPLETED])] == [done]
     assert [g.id for g in client.list_generations(ids=[failed])] == [failed]
     # the SDK may also send repeated query parameters
-    repeated = httpx.get(f"{emulator.url}/v2/generations?status=FAILED&status=COMPLETED",
-                         headers={"x-api-key": emulator.api_key}).json()
+    repeated = httpx.get(
+        f"{emulator.url}/v2/generations?status=FAILED&status=COMPLETED",
+        headers={"x-api-key": emulator.api_key},
+    ).json()
     assert {g["id"] for g in repeated} == {done, failed}
 
 
 def test_cancel_only_while_pending(tmp_path, body):
     from devstack.emulator import EmulatorServer
 
-    with EmulatorServer(api_key="k", generation_seconds=5.0, output_dir=tmp_path) as slow:  # PENDING for 0.5 s
+    with EmulatorServer(
+        api_key="k", generation_seconds=5.0, output_dir=tmp_path
+    ) as slow:  # PENDING for 0.5 s
         headers = {"x-api-key": "k"}
         created = post(slow, body).json()
         canceled = httpx.post(f"{slow.url}/v2/generate/{created['id']}/cancel", headers=headers)
@@ -196,7 +215,12 @@ def test_unknown_generation_is_404_and_unknown_route_is_nest_404(emulator):
 def test_error_catalog_needs_no_key_and_lists_codes_used(emulator):
     catalog = httpx.get(f"{emulator.url}/v2/errors").json()
     codes = {entry["errorCode"] for entry in catalog}
-    assert {"generation_unsupported_model", "generation_audio_length_exceeded", "rate_limit_exceeded",
-            "INVALID_IDEMPOTENCY_KEY", "IDEMPOTENCY_KEY_REUSED"} <= codes
+    assert {
+        "generation_unsupported_model",
+        "generation_audio_length_exceeded",
+        "rate_limit_exceeded",
+        "INVALID_IDEMPOTENCY_KEY",
+        "IDEMPOTENCY_KEY_REUSED",
+    } <= codes
     for _path, _value, code in INVALID_BODIES:
         assert code in codes

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import httpx
 import pytest
+from prosync.syncso import GenerateRequest, GenerationStatus, InputItem, Segment, SegmentAudioInput
 
 from devstack.media_samples import decode_audio_pcm, media_duration, tone_profile
-from prosync.syncso import GenerateRequest, GenerationStatus, InputItem, Segment, SegmentAudioInput
 
 RATE = 8000
 SILENT = 200  # RMS of AAC silence is ~0; a 0.5-amplitude tone is ~11500
@@ -25,13 +25,19 @@ def test_segments_place_their_audio_and_crops_on_the_timeline(client, media, wai
     request = GenerateRequest.for_segments(
         model="lipsync-2",
         video_url=media.url("talk.mp4"),  # 4 s video whose own sound is a 300 Hz tone
-        audio_urls={"intro": media.url("intro.wav"), "outro": media.url("outro.mp3"),
-                    "tones": media.url("two_tones.flac")},
+        audio_urls={
+            "intro": media.url("intro.wav"),
+            "outro": media.url("outro.mp3"),
+            "tones": media.url("two_tones.flac"),
+        },
         segments=[  # listed out of order on purpose
             Segment(start_time=3.0, end_time=3.8, audio_input=SegmentAudioInput(ref_id="outro")),
             Segment(start_time=0.5, end_time=1.5, audio_input=SegmentAudioInput(ref_id="intro")),
-            Segment(start_time=2.0, end_time=2.6, audio_input=SegmentAudioInput(ref_id="tones", start_time=1.0,
-                                                                                 end_time=1.6)),
+            Segment(
+                start_time=2.0,
+                end_time=2.6,
+                audio_input=SegmentAudioInput(ref_id="tones", start_time=1.0, end_time=1.6),
+            ),
         ],
     )
     generation, output = render(client, media, wait_done, tmp_path, request)
@@ -59,8 +65,11 @@ def test_segments_place_their_audio_and_crops_on_the_timeline(client, media, wai
 
 def test_short_audio_leaves_silence_in_the_rest_of_its_segment(client, media, wait_done, tmp_path):
     request = GenerateRequest.for_segments(
-        model="lipsync-2", video_url=media.url("talk.mp4"), audio_urls={"intro": media.url("intro.wav")},
-        segments=[Segment(start_time=1.0, end_time=4.0, audio_input=SegmentAudioInput(ref_id="intro"))])
+        model="lipsync-2",
+        video_url=media.url("talk.mp4"),
+        audio_urls={"intro": media.url("intro.wav")},
+        segments=[Segment(start_time=1.0, end_time=4.0, audio_input=SegmentAudioInput(ref_id="intro"))],
+    )
     _, output = render(client, media, wait_done, tmp_path, request)
     pcm = decode_audio_pcm(output, RATE)
     assert tone_profile(pcm, RATE, 1.1, 2.4)[0] > LOUD  # 1.5 s of intro from 1.0 s
@@ -68,8 +77,13 @@ def test_short_audio_leaves_silence_in_the_rest_of_its_segment(client, media, wa
 
 
 def test_without_segments_the_single_audio_plays_from_the_start(client, media, wait_done, tmp_path):
-    request = GenerateRequest(model="lipsync-2", input=[InputItem(type="video", url=media.url("talk.mp4")),
-                                                        InputItem(type="audio", url=media.url("outro.mp3"))])
+    request = GenerateRequest(
+        model="lipsync-2",
+        input=[
+            InputItem(type="video", url=media.url("talk.mp4")),
+            InputItem(type="audio", url=media.url("outro.mp3")),
+        ],
+    )
     _, output = render(client, media, wait_done, tmp_path, request)
     pcm = decode_audio_pcm(output, RATE)
     level, freq = tone_profile(pcm, RATE, 0.1, 2.9)

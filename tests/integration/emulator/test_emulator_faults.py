@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import httpx
 import pytest
-
-from devstack.emulator import EmulatorServer, Fault
 from prosync.syncso import (
     GenerateRequest,
     GenerationStatus,
@@ -16,12 +14,17 @@ from prosync.syncso import (
     SyncClient,
 )
 
+from devstack.emulator import EmulatorServer, Fault
+
 
 @pytest.fixture
 def request_body(media) -> GenerateRequest:
     return GenerateRequest.for_segments(
-        model="lipsync-2", video_url=media.url("talk.mp4"), audio_urls={"intro": media.url("intro.wav")},
-        segments=[Segment(start_time=0.5, end_time=2.0, audio_input=SegmentAudioInput(ref_id="intro"))])
+        model="lipsync-2",
+        video_url=media.url("talk.mp4"),
+        audio_urls={"intro": media.url("intro.wav")},
+        segments=[Segment(start_time=0.5, end_time=2.0, audio_input=SegmentAudioInput(ref_id="intro"))],
+    )
 
 
 def add_faults(emulator, *faults: dict) -> httpx.Response:
@@ -36,7 +39,11 @@ def add_faults(emulator, *faults: dict) -> httpx.Response:
         ({"kind": "rate_limit", "route": "create", "count": 2}, 429, "rate_limit_exceeded"),
         ({"kind": "concurrency_limit", "route": "create", "count": 2}, 429, "concurrency_limit_reached"),
         ({"kind": "http_error", "route": "create", "count": 2, "status": 503}, 503, "http_503"),
-        ({"kind": "http_error", "route": "any", "count": 2, "status": 500, "error_code": "internal"}, 500, "internal"),
+        (
+            {"kind": "http_error", "route": "any", "count": 2, "status": 500, "error_code": "internal"},
+            500,
+            "internal",
+        ),
     ],
 )
 def test_transient_faults_on_create_clear_after_count(emulator, client, request_body, fault, status, code):
@@ -53,11 +60,22 @@ def test_transient_faults_on_create_clear_after_count(emulator, client, request_
 @pytest.mark.parametrize(
     ("fault", "status", "code"),
     [
-        ({"kind": "http_error", "route": "create", "status": 402, "error_code": "insufficient_credits"}, 402,
-         "insufficient_credits"),
+        (
+            {"kind": "http_error", "route": "create", "status": 402, "error_code": "insufficient_credits"},
+            402,
+            "insufficient_credits",
+        ),
         ({"kind": "http_error", "route": "create", "status": 413}, 413, "http_413"),
-        ({"kind": "http_error", "route": "create", "status": 422, "error_code": "file_size_exceeds_plan_limit"}, 422,
-         "file_size_exceeds_plan_limit"),
+        (
+            {
+                "kind": "http_error",
+                "route": "create",
+                "status": 422,
+                "error_code": "file_size_exceeds_plan_limit",
+            },
+            422,
+            "file_size_exceeds_plan_limit",
+        ),
     ],
 )
 def test_payment_and_size_faults_are_rejected(emulator, client, request_body, fault, status, code):
@@ -99,11 +117,17 @@ def test_disconnect_is_a_transient_connection_error(emulator, client, request_bo
     assert client.create_generation(request_body, "job-1")
 
 
-@pytest.mark.parametrize(("outcome", "code"), [("FAILED", "generation_pipeline_failed"),
-                                               ("REJECTED", "generation_input_validation_failed")])
-def test_generation_ends_failed_or_rejected_on_demand(emulator, client, request_body, wait_done, outcome, code):
-    add_faults(emulator, {"kind": "generation_failure", "outcome": outcome, "error_code": code,
-                          "message": "model crashed"})
+@pytest.mark.parametrize(
+    ("outcome", "code"),
+    [("FAILED", "generation_pipeline_failed"), ("REJECTED", "generation_input_validation_failed")],
+)
+def test_generation_ends_failed_or_rejected_on_demand(
+    emulator, client, request_body, wait_done, outcome, code
+):
+    add_faults(
+        emulator,
+        {"kind": "generation_failure", "outcome": outcome, "error_code": code, "message": "model crashed"},
+    )
     doomed = client.create_generation(request_body, "job-1")
     fine = client.create_generation(request_body, "job-2")  # count=1: only the next generation
     failed = wait_done(doomed.id)
@@ -115,8 +139,9 @@ def test_generation_ends_failed_or_rejected_on_demand(emulator, client, request_
 
 
 def test_faults_given_at_start_up_as_cli_strings(tmp_path, media, request_body):
-    with EmulatorServer(api_key="k", output_dir=tmp_path,
-                        faults=["kind=rate_limit,route=create,count=always"]) as emu:
+    with EmulatorServer(
+        api_key="k", output_dir=tmp_path, faults=["kind=rate_limit,route=create,count=always"]
+    ) as emu:
         with SyncClient(emu.url, "k") as sync_client:
             for _ in range(3):
                 with pytest.raises(SyncApiTransient):
@@ -128,9 +153,15 @@ def test_faults_given_at_start_up_as_cli_strings(tmp_path, media, request_body):
 
 @pytest.mark.parametrize(
     "bad",
-    [{"kind": "meteor"}, {"kind": "rate_limit", "route": "everywhere"}, {"kind": "http_error", "status": 200},
-     {"kind": "delay"}, {"kind": "rate_limit", "count": 0}, {"kind": "rate_limit", "colour": "red"},
-     {"kind": "generation_failure", "outcome": "EXPLODED"}],
+    [
+        {"kind": "meteor"},
+        {"kind": "rate_limit", "route": "everywhere"},
+        {"kind": "http_error", "status": 200},
+        {"kind": "delay"},
+        {"kind": "rate_limit", "count": 0},
+        {"kind": "rate_limit", "colour": "red"},
+        {"kind": "generation_failure", "outcome": "EXPLODED"},
+    ],
 )
 def test_invalid_faults_are_refused(emulator, bad):
     response = httpx.post(f"{emulator.url}/_emulator/faults", json=bad)

@@ -23,16 +23,22 @@ def s3_inputs(media_dir):
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
     server.start()
     host, port = server.get_host_and_port()
-    s3 = boto3.client("s3", endpoint_url=f"http://{host}:{port}", region_name="us-east-1",
-                      aws_access_key_id="testing", aws_secret_access_key="testing",
-                      config=Config(signature_version="s3v4"))
+    s3 = boto3.client(
+        "s3",
+        endpoint_url=f"http://{host}:{port}",
+        region_name="us-east-1",
+        aws_access_key_id="testing",
+        aws_secret_access_key="testing",
+        config=Config(signature_version="s3v4"),
+    )
     s3.create_bucket(Bucket="prosync-media")
     urls = {}
     for name in ("talk.mp4", "intro.wav", "outro.mp3", "two_tones.flac"):
         key = f"uploads/user-1/job-1/{name}"
         s3.upload_file(str(media_dir / name), "prosync-media", key)
-        urls[name] = s3.generate_presigned_url("get_object", Params={"Bucket": "prosync-media", "Key": key},
-                                               ExpiresIn=600)
+        urls[name] = s3.generate_presigned_url(
+            "get_object", Params={"Bucket": "prosync-media", "Key": key}, ExpiresIn=600
+        )
     yield urls
     server.stop()
 
@@ -54,8 +60,11 @@ def test_official_sdk_three_segment_generation_completes_with_a_real_mp4(sdk, s3
         ],
         segments=[
             GenerationSegment(start_time=0.0, end_time=1.0, audio_input=SegmentAudioInput(ref_id="intro")),
-            GenerationSegment(start_time=1.5, end_time=2.5, audio_input=SegmentAudioInput(
-                ref_id="tones", start_time=1.0, end_time=2.0)),
+            GenerationSegment(
+                start_time=1.5,
+                end_time=2.5,
+                audio_input=SegmentAudioInput(ref_id="tones", start_time=1.0, end_time=2.0),
+            ),
             GenerationSegment(start_time=3.0, end_time=4.0, audio_input=SegmentAudioInput(ref_id="outro")),
         ],
         options=GenerationOptions(sync_mode="cut_off", temperature=0.5),
@@ -86,12 +95,15 @@ def test_official_sdk_three_segment_generation_completes_with_a_real_mp4(sdk, s3
     assert media_duration(output) == pytest.approx(4.0, abs=0.1)
     pcm = decode_audio_pcm(output)
     level, freq = tone_profile(pcm, 8000, 1.65, 2.35)
-    assert level > 3000 and freq == pytest.approx(660, rel=0.05)  # the crop [1, 2) of two_tones is its 660 Hz half
+    assert level > 3000 and freq == pytest.approx(
+        660, rel=0.05
+    )  # the crop [1, 2) of two_tones is its 660 Hz half
 
 
 def test_official_sdk_sees_list_and_typed_errors(sdk, emulator, s3_inputs):
-    created = sdk.generations.create(model="lipsync-2", input=[Video(url=s3_inputs["talk.mp4"]),
-                                                                Audio(url=s3_inputs["intro.wav"])])
+    created = sdk.generations.create(
+        model="lipsync-2", input=[Video(url=s3_inputs["talk.mp4"]), Audio(url=s3_inputs["intro.wav"])]
+    )
     listed = sdk.generations.list(ids=[created.id])
     assert [g.id for g in listed] == [created.id]
     with pytest.raises(BadRequestError) as bad:

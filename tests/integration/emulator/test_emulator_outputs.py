@@ -7,17 +7,32 @@ from urllib.parse import parse_qs, urlsplit
 
 import httpx
 import pytest
+from prosync.syncso import (
+    GenerateRequest,
+    GenerationStatus,
+    InputItem,
+    Segment,
+    SegmentAudioInput,
+    SyncClient,
+)
 
 from devstack.emulator import EmulatorServer, synthetic_bytes
-from prosync.syncso import GenerateRequest, GenerationStatus, InputItem, Segment, SegmentAudioInput, SyncClient
 
 
 def make_request(media, video="talk.mp4", audio="intro.wav", crop=None) -> GenerateRequest:
     crop_start, crop_end = crop or (None, None)
     return GenerateRequest.for_segments(
-        model="lipsync-2", video_url=media.url(video), audio_urls={"a": media.url(audio)},
-        segments=[Segment(start_time=0.5, end_time=2.0, audio_input=SegmentAudioInput(
-            ref_id="a", start_time=crop_start, end_time=crop_end))])
+        model="lipsync-2",
+        video_url=media.url(video),
+        audio_urls={"a": media.url(audio)},
+        segments=[
+            Segment(
+                start_time=0.5,
+                end_time=2.0,
+                audio_input=SegmentAudioInput(ref_id="a", start_time=crop_start, end_time=crop_end),
+            )
+        ],
+    )
 
 
 @pytest.fixture
@@ -52,7 +67,10 @@ def test_unknown_output_is_404_xml(emulator, completed):
 
 
 def test_expired_output_url_is_403_and_get_mints_a_fresh_one(tmp_path, media):
-    with EmulatorServer(api_key="k", output_dir=tmp_path, output_url_ttl=1.0) as emu, SyncClient(emu.url, "k") as sync:
+    with (
+        EmulatorServer(api_key="k", output_dir=tmp_path, output_url_ttl=1.0) as emu,
+        SyncClient(emu.url, "k") as sync,
+    ):
         created = sync.create_generation(make_request(media), "job-1")
         deadline = time.monotonic() + 10
         while (generation := sync.get_generation(created.id)).status is not GenerationStatus.COMPLETED:
@@ -72,13 +90,15 @@ def test_expired_output_url_is_403_and_get_mints_a_fresh_one(tmp_path, media):
 
 @pytest.mark.parametrize("count", ["once", "always"])
 def test_broken_output_stream_is_cut_after_k_bytes(emulator, completed, count):
-    httpx.post(f"{emulator.url}/_emulator/faults", json={"kind": "broken_output", "after_bytes": 1000, "count": count})
+    httpx.post(
+        f"{emulator.url}/_emulator/faults",
+        json={"kind": "broken_output", "after_bytes": 1000, "count": count},
+    )
     received = bytearray()
-    with pytest.raises(httpx.RemoteProtocolError):
-        with httpx.stream("GET", completed.output_url) as response:
-            assert response.status_code == 200 and int(response.headers["content-length"]) > 1000
-            for chunk in response.iter_bytes():
-                received += chunk
+    with pytest.raises(httpx.RemoteProtocolError), httpx.stream("GET", completed.output_url) as response:
+        assert response.status_code == 200 and int(response.headers["content-length"]) > 1000
+        for chunk in response.iter_bytes():
+            received += chunk
     assert len(received) == 1000
     retry = httpx.get(completed.output_url) if count == "once" else None
     if count == "once":
@@ -90,7 +110,9 @@ def test_broken_output_stream_is_cut_after_k_bytes(emulator, completed, count):
 
 def test_synthetic_output_streams_n_generated_bytes(emulator, client):
     size = 5 * 1024 * 1024 + 123
-    created = httpx.post(f"{emulator.url}/_emulator/synthetic", json={"size": size, "outputFileName": "big"}).json()
+    created = httpx.post(
+        f"{emulator.url}/_emulator/synthetic", json={"size": size, "outputFileName": "big"}
+    ).json()
     assert created["status"] == "COMPLETED"
     generation = client.get_generation(created["id"])
     assert generation.output_url.endswith("/big.mp4")
@@ -131,15 +153,24 @@ def test_media_problems_end_the_generation_failed(client, media, wait_done, vide
 
 
 def test_a_crop_within_the_limit_of_a_long_audio_completes(client, media, wait_done):
-    generation = wait_done(client.create_generation(make_request(media, audio="long_silence.flac",
-                                                                 crop=(290.0, 291.0)), "job-1").id)
+    generation = wait_done(
+        client.create_generation(
+            make_request(media, audio="long_silence.flac", crop=(290.0, 291.0)), "job-1"
+        ).id
+    )
     assert generation.status is GenerationStatus.COMPLETED
 
 
 def test_text_to_speech_inputs_are_not_emulated(client, media, wait_done):
-    request = GenerateRequest(model="lipsync-2", input=[
-        InputItem(type="video", url=media.url("talk.mp4")),
-        InputItem(type="text", provider={"name": "elevenlabs", "voiceId": "v", "script": "hello"}),
-    ])
+    request = GenerateRequest(
+        model="lipsync-2",
+        input=[
+            InputItem(type="video", url=media.url("talk.mp4")),
+            InputItem(type="text", provider={"name": "elevenlabs", "voiceId": "v", "script": "hello"}),
+        ],
+    )
     generation = wait_done(client.create_generation(request, "job-1").id)
-    assert (generation.status, generation.error_code) == (GenerationStatus.FAILED, "generation_pipeline_failed")
+    assert (generation.status, generation.error_code) == (
+        GenerationStatus.FAILED,
+        "generation_pipeline_failed",
+    )

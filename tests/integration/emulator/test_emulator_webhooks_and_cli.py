@@ -14,31 +14,45 @@ from pathlib import Path
 
 import httpx
 import pytest
+from prosync.syncso import (
+    GenerateRequest,
+    Generation,
+    GenerationStatus,
+    Segment,
+    SegmentAudioInput,
+    SyncClient,
+)
+from prosync.syncso.webhooks import verify_signature
 
 from devstack.commands import emulator as emulator_command
 from devstack.emulator import EmulatorServer
-from prosync.syncso import GenerateRequest, Generation, GenerationStatus, Segment, SegmentAudioInput, SyncClient
-from prosync.syncso.webhooks import verify_signature
 
 REPO = Path(__file__).resolve().parents[3]
 
 
 def make_request(media, webhook_url: str | None, video: str = "talk.mp4") -> GenerateRequest:
     return GenerateRequest.for_segments(
-        model="lipsync-2", video_url=media.url(video), audio_urls={"intro": media.url("intro.wav")},
+        model="lipsync-2",
+        video_url=media.url(video),
+        audio_urls={"intro": media.url("intro.wav")},
         segments=[Segment(start_time=0.0, end_time=1.5, audio_input=SegmentAudioInput(ref_id="intro"))],
-        webhook_url=webhook_url)
+        webhook_url=webhook_url,
+    )
 
 
 @pytest.mark.parametrize(("video", "status"), [("talk.mp4", "COMPLETED"), ("missing.mp4", "FAILED")])
-def test_terminal_status_is_posted_with_a_valid_signature(emulator, client, media, webhook_receiver, video, status):
+def test_terminal_status_is_posted_with_a_valid_signature(
+    emulator, client, media, webhook_receiver, video, status
+):
     created = client.create_generation(make_request(media, webhook_receiver.url, video), "job-1")
-    (headers, raw), = webhook_receiver.wait_for(1)
+    ((headers, raw),) = webhook_receiver.wait_for(1)
     assert headers["content-type"] == "application/json"
     assert re.fullmatch(r"t=\d+,v1=[0-9a-f]{64}", headers["sync-signature"])
     assert verify_signature(emulator.webhook_secret, headers["sync-signature"], raw)
     assert not verify_signature("whsec_someone_else", headers["sync-signature"], raw)
-    assert not verify_signature(emulator.webhook_secret, headers["sync-signature"], raw.replace(b"lipsync", b"lipsynk"))
+    assert not verify_signature(
+        emulator.webhook_secret, headers["sync-signature"], raw.replace(b"lipsync", b"lipsynk")
+    )
     assert raw == json.dumps(json.loads(raw), separators=(",", ":")).encode()  # compact, as signed
     notified = Generation.model_validate_json(raw)
     assert (notified.id, notified.status.value) == (created.id, status)
@@ -63,11 +77,17 @@ def test_unreachable_webhook_is_recorded_and_does_not_block_completion(emulator,
     created = client.create_generation(make_request(media, "http://127.0.0.1:9/hook"), "job-1")
     assert wait_done(created.id).status is GenerationStatus.COMPLETED
     webhooks = wait_for_webhook_stat(emulator, "failed")
-    assert webhooks["recent"][0]["generationId"] == created.id and "ConnectError" in webhooks["recent"][0]["error"]
+    assert (
+        webhooks["recent"][0]["generationId"] == created.id
+        and "ConnectError" in webhooks["recent"][0]["error"]
+    )
 
 
 def test_emulated_latency_keeps_the_generation_running(tmp_path, media):
-    with EmulatorServer(api_key="k", generation_seconds=1.0, output_dir=tmp_path) as emu, SyncClient(emu.url, "k") as c:
+    with (
+        EmulatorServer(api_key="k", generation_seconds=1.0, output_dir=tmp_path) as emu,
+        SyncClient(emu.url, "k") as c,
+    ):
         started = time.monotonic()
         created = c.create_generation(make_request(media, None), "job-1")
         seen = {created.status}
@@ -83,19 +103,45 @@ def test_emulated_latency_keeps_the_generation_running(tmp_path, media):
 def test_register_adds_the_emulator_subcommand():
     parser = argparse.ArgumentParser()
     emulator_command.register(parser.add_subparsers(dest="command"))
-    args = parser.parse_args(["emulator", "--port", "0", "--api-key", "k", "--latency", "2.5",
-                              "--fault", "kind=rate_limit,route=create,count=3", "--output-url-ttl", "60"])
+    args = parser.parse_args(
+        [
+            "emulator",
+            "--port",
+            "0",
+            "--api-key",
+            "k",
+            "--latency",
+            "2.5",
+            "--fault",
+            "kind=rate_limit,route=create,count=3",
+            "--output-url-ttl",
+            "60",
+        ]
+    )
     assert (args.port, args.api_key, args.latency, args.output_url_ttl) == (0, "k", 2.5, 60.0)
-    assert args.fault[0].kind == "rate_limit" and args.fault[0].count == 3 and args.func is emulator_command.run
+    assert (
+        args.fault[0].kind == "rate_limit" and args.fault[0].count == 3 and args.func is emulator_command.run
+    )
     with pytest.raises(SystemExit):
         parser.parse_args(["emulator", "--fault", "kind=meteor"])
 
 
 def test_prosync_emulator_runs_in_the_foreground_and_stops_on_sigterm():
-    command = [sys.executable, "-m", "devstack.cli", "emulator", "--port", "0", "--api-key", "cli-key",
-               "--fault", "kind=rate_limit,route=get,count=1"]
-    process = subprocess.Popen(command, cwd=REPO, stderr=subprocess.PIPE, text=True,
-                               env={**os.environ, "PYTHONPATH": str(REPO)})
+    command = [
+        sys.executable,
+        "-m",
+        "devstack.cli",
+        "emulator",
+        "--port",
+        "0",
+        "--api-key",
+        "cli-key",
+        "--fault",
+        "kind=rate_limit,route=get,count=1",
+    ]
+    process = subprocess.Popen(
+        command, cwd=REPO, stderr=subprocess.PIPE, text=True, env={**os.environ, "PYTHONPATH": str(REPO)}
+    )
     try:
         banner = process.stderr.readline()
         url = re.search(r"http://127\.0\.0\.1:\d+", banner).group(0)

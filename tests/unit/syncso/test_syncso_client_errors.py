@@ -5,7 +5,6 @@ import pickle
 
 import httpx
 import pytest
-
 from prosync.syncso import (
     GenerateRequest,
     GenerationStatus,
@@ -76,8 +75,16 @@ def test_get_quotes_the_id_and_parses_completed_generation():
     def handler(request: httpx.Request) -> httpx.Response:
         assert request.method == "GET"
         assert request.url.raw_path == b"/v2/generate/a%2Fb"
-        return httpx.Response(200, json={**GENERATION, "status": "COMPLETED", "outputUrl": "https://o/x.mp4",
-                                         "outputDuration": 4.0, "newField": {"x": 1}})
+        return httpx.Response(
+            200,
+            json={
+                **GENERATION,
+                "status": "COMPLETED",
+                "outputUrl": "https://o/x.mp4",
+                "outputDuration": 4.0,
+                "newField": {"x": 1},
+            },
+        )
 
     with client_answering(handler) as client:
         generation = client.get_generation("a/b")
@@ -86,21 +93,59 @@ def test_get_quotes_the_id_and_parses_completed_generation():
 
 
 REJECTED_CASES = [
-    (400, {"statusCode": 400, "message": "bad model", "error": "Bad Request",
-           "errorCode": "generation_unsupported_model"}, "generation_unsupported_model", "bad model"),
-    (400, {"statusCode": 400, "message": ["a must be x", "b must be y"], "error": "Bad Request"},
-     "http_400", "a must be x; b must be y"),
-    (401, {"statusCode": 401, "message": "Invalid API key", "error": "Unauthorized"}, "http_401", "Invalid API key"),
-    (402, {"statusCode": 402, "message": "no credits", "errorCode": "insufficient_credits"},
-     "insufficient_credits", "no credits"),
-    (404, {"statusCode": 404, "message": "not found", "error_code": "generation_not_found"},
-     "generation_not_found", "not found"),
-    (409, {"statusCode": 409, "message": "key reused", "errorCode": "IDEMPOTENCY_KEY_REUSED"},
-     "IDEMPOTENCY_KEY_REUSED", "key reused"),
-    (413, {"statusCode": 413, "message": "too large", "errorCode": "generation_input_validation_failed"},
-     "generation_input_validation_failed", "too large"),
-    (422, {"statusCode": 422, "message": "plan limit", "errorCode": "file_size_exceeds_plan_limit"},
-     "file_size_exceeds_plan_limit", "plan limit"),
+    (
+        400,
+        {
+            "statusCode": 400,
+            "message": "bad model",
+            "error": "Bad Request",
+            "errorCode": "generation_unsupported_model",
+        },
+        "generation_unsupported_model",
+        "bad model",
+    ),
+    (
+        400,
+        {"statusCode": 400, "message": ["a must be x", "b must be y"], "error": "Bad Request"},
+        "http_400",
+        "a must be x; b must be y",
+    ),
+    (
+        401,
+        {"statusCode": 401, "message": "Invalid API key", "error": "Unauthorized"},
+        "http_401",
+        "Invalid API key",
+    ),
+    (
+        402,
+        {"statusCode": 402, "message": "no credits", "errorCode": "insufficient_credits"},
+        "insufficient_credits",
+        "no credits",
+    ),
+    (
+        404,
+        {"statusCode": 404, "message": "not found", "error_code": "generation_not_found"},
+        "generation_not_found",
+        "not found",
+    ),
+    (
+        409,
+        {"statusCode": 409, "message": "key reused", "errorCode": "IDEMPOTENCY_KEY_REUSED"},
+        "IDEMPOTENCY_KEY_REUSED",
+        "key reused",
+    ),
+    (
+        413,
+        {"statusCode": 413, "message": "too large", "errorCode": "generation_input_validation_failed"},
+        "generation_input_validation_failed",
+        "too large",
+    ),
+    (
+        422,
+        {"statusCode": 422, "message": "plan limit", "errorCode": "file_size_exceeds_plan_limit"},
+        "file_size_exceeds_plan_limit",
+        "plan limit",
+    ),
     (418, {"statusCode": 418, "error": "I'm a teapot"}, "http_418", "I'm a teapot"),
 ]
 
@@ -116,15 +161,27 @@ def test_client_errors_are_rejected_with_syncso_code_and_message(status, body, c
 
 
 TRANSIENT_CASES = [
-    (429, {"statusCode": 429, "message": "slow down", "errorCode": "rate_limit_exceeded"}, None,
-     "rate_limit_exceeded"),
-    (429, {"statusCode": 429, "message": "too many running", "errorCode": "concurrency_limit_reached"}, None,
-     "concurrency_limit_reached"),
+    (
+        429,
+        {"statusCode": 429, "message": "slow down", "errorCode": "rate_limit_exceeded"},
+        None,
+        "rate_limit_exceeded",
+    ),
+    (
+        429,
+        {"statusCode": 429, "message": "too many running", "errorCode": "concurrency_limit_reached"},
+        None,
+        "concurrency_limit_reached",
+    ),
     (500, {"statusCode": 500, "message": "Internal server error"}, None, "http_500"),
     (502, None, "<html>Bad Gateway</html>", "http_502"),
     (503, None, "", "http_503"),
-    (504, {"statusCode": 504, "message": "tts timeout", "errorCode": "elevenlabs_service_unavailable"}, None,
-     "elevenlabs_service_unavailable"),
+    (
+        504,
+        {"statusCode": 504, "message": "tts timeout", "errorCode": "elevenlabs_service_unavailable"},
+        None,
+        "elevenlabs_service_unavailable",
+    ),
     (408, None, "", "http_408"),
 ]
 
@@ -140,14 +197,16 @@ def test_rate_limits_and_server_errors_are_transient(status, body, text, code):
 
 
 def test_non_json_error_body_becomes_the_message():
-    with client_answering(raising(502, text="<html>Bad Gateway</html>")) as client:
-        with pytest.raises(SyncApiTransient) as caught:
-            client.get_generation("gen-1")
+    client = client_answering(raising(502, text="<html>Bad Gateway</html>"))
+    with client, pytest.raises(SyncApiTransient) as caught:
+        client.get_generation("gen-1")
     assert caught.value.message == "<html>Bad Gateway</html>"
 
 
 def test_retry_after_header_is_kept():
-    handler = raising(429, {"message": "slow", "errorCode": "rate_limit_exceeded"}, headers={"Retry-After": "7"})
+    handler = raising(
+        429, {"message": "slow", "errorCode": "rate_limit_exceeded"}, headers={"Retry-After": "7"}
+    )
     with client_answering(handler) as client, pytest.raises(SyncApiTransient) as caught:
         client.get_generation("gen-1")
     assert caught.value.retry_after == 7.0
@@ -174,12 +233,18 @@ def test_transport_failures_are_transient(exc, code):
     assert type(exc).__name__ in caught.value.message
 
 
-@pytest.mark.parametrize("content", [b"<html>proxy</html>", b'{"id": "x"}', b'{"id":"x","createdAt":"2025-01-01T00:00:00Z",'
-                                     b'"status":"WEIRD","model":"m","input":[]}'])
+UNREADABLE_BODIES = [
+    b"<html>proxy</html>",
+    b'{"id": "x"}',
+    b'{"id":"x","createdAt":"2025-01-01T00:00:00Z","status":"WEIRD","model":"m","input":[]}',
+]
+
+
+@pytest.mark.parametrize("content", UNREADABLE_BODIES)
 def test_unreadable_success_body_is_transient_invalid_response(content):
-    with client_answering(lambda request: httpx.Response(200, content=content)) as client:
-        with pytest.raises(SyncApiTransient) as caught:
-            client.get_generation("gen-1")
+    client = client_answering(lambda request: httpx.Response(200, content=content))
+    with client, pytest.raises(SyncApiTransient) as caught:
+        client.get_generation("gen-1")
     assert caught.value.code == "invalid_response"
 
 
@@ -187,7 +252,12 @@ def test_errors_survive_pickling_with_their_fields():
     exc = SyncApiTransient(429, "rate_limit_exceeded", "slow down", retry_after=3.0)
     clone = pickle.loads(pickle.dumps(exc))
     assert type(clone) is SyncApiTransient
-    assert (clone.status, clone.code, clone.message, clone.retry_after) == (429, "rate_limit_exceeded", "slow down", 3.0)
+    assert (clone.status, clone.code, clone.message, clone.retry_after) == (
+        429,
+        "rate_limit_exceeded",
+        "slow down",
+        3.0,
+    )
     assert str(clone) == str(exc)
 
 
@@ -200,6 +270,13 @@ def test_list_sends_comma_separated_filters():
     with client_answering(handler) as client:
         found = client.list_generations(status=[GenerationStatus.COMPLETED, "FAILED"], ids=["a", "b"])
     assert [g.id for g in found] == ["gen-1"]
+
+
+def test_list_refuses_a_non_array_answer():
+    client = client_answering(lambda request: httpx.Response(200, json={"items": []}))
+    with client, pytest.raises(SyncApiTransient) as caught:
+        client.list_generations()
+    assert caught.value.code == "invalid_response" and "JSON array" in caught.value.message
 
 
 def test_one_http_connection_pool_is_reused_and_closed():

@@ -5,9 +5,6 @@ import json
 import httpx
 import pydantic
 import pytest
-from sync import Sync
-from sync.common import Audio, GenerationOptions as SdkOptions, GenerationSegment, SegmentAudioInput as SdkAudio, Video
-
 from prosync.syncso import (
     GenerateRequest,
     Generation,
@@ -17,6 +14,10 @@ from prosync.syncso import (
     Segment,
     SegmentAudioInput,
 )
+from sync import Sync
+from sync.common import Audio, GenerationSegment, Video
+from sync.common import GenerationOptions as SdkOptions
+from sync.common import SegmentAudioInput as SdkAudio
 
 
 def sdk_wire_body(**create_kwargs) -> dict:
@@ -25,11 +26,22 @@ def sdk_wire_body(**create_kwargs) -> dict:
 
     def handler(request: httpx.Request) -> httpx.Response:
         captured["body"] = json.loads(request.content)
-        return httpx.Response(201, json={"id": "g", "createdAt": "2025-01-01T00:00:00Z", "status": "PENDING",
-                                         "model": "lipsync-2", "input": []})
+        return httpx.Response(
+            201,
+            json={
+                "id": "g",
+                "createdAt": "2025-01-01T00:00:00Z",
+                "status": "PENDING",
+                "model": "lipsync-2",
+                "input": [],
+            },
+        )
 
-    sdk = Sync(api_key="k", base_url="https://api.example",
-               httpx_client=httpx.Client(transport=httpx.MockTransport(handler)))
+    sdk = Sync(
+        api_key="k",
+        base_url="https://api.example",
+        httpx_client=httpx.Client(transport=httpx.MockTransport(handler)),
+    )
     sdk.generations.create(**create_kwargs)
     return captured["body"]
 
@@ -37,23 +49,36 @@ def sdk_wire_body(**create_kwargs) -> dict:
 def test_segment_request_matches_the_official_sdk_wire_format():
     ours = GenerateRequest(
         model="lipsync-2",
-        input=[InputItem(type="video", url="https://v"), InputItem(type="audio", url="https://a", ref_id="a1"),
-               InputItem(type="audio", url="https://b", ref_id="b1")],
+        input=[
+            InputItem(type="video", url="https://v"),
+            InputItem(type="audio", url="https://a", ref_id="a1"),
+            InputItem(type="audio", url="https://b", ref_id="b1"),
+        ],
         options=GenerationOptions(sync_mode="cut_off", temperature=0.4, occlusion_detection_enabled=True),
         segments=[
             Segment(start_time=0, end_time=1.5, audio_input=SegmentAudioInput(ref_id="a1")),
-            Segment(start_time=2, end_time=3, audio_input=SegmentAudioInput(ref_id="b1", start_time=0.5, end_time=1.5)),
+            Segment(
+                start_time=2,
+                end_time=3,
+                audio_input=SegmentAudioInput(ref_id="b1", start_time=0.5, end_time=1.5),
+            ),
         ],
         webhook_url="https://hook",
         output_file_name="talk_dubbed",
     )
     theirs = sdk_wire_body(
         model="lipsync-2",
-        input=[Video(url="https://v"), Audio(url="https://a", ref_id="a1"), Audio(url="https://b", ref_id="b1")],
+        input=[
+            Video(url="https://v"),
+            Audio(url="https://a", ref_id="a1"),
+            Audio(url="https://b", ref_id="b1"),
+        ],
         options=SdkOptions(sync_mode="cut_off", temperature=0.4, occlusion_detection_enabled=True),
         segments=[
             GenerationSegment(start_time=0, end_time=1.5, audio_input=SdkAudio(ref_id="a1")),
-            GenerationSegment(start_time=2, end_time=3, audio_input=SdkAudio(ref_id="b1", start_time=0.5, end_time=1.5)),
+            GenerationSegment(
+                start_time=2, end_time=3, audio_input=SdkAudio(ref_id="b1", start_time=0.5, end_time=1.5)
+            ),
         ],
         webhook_url="https://hook",
         output_file_name="talk_dubbed",
@@ -62,18 +87,29 @@ def test_segment_request_matches_the_official_sdk_wire_format():
 
 
 def test_models_accept_wire_names_and_python_names():
-    by_wire = Segment.model_validate({"startTime": 1, "endTime": 2, "audioInput": {"refId": "x", "startTime": 0,
-                                                                                   "endTime": 1}})
-    by_name = Segment(start_time=1, end_time=2, audio_input=SegmentAudioInput(ref_id="x", start_time=0, end_time=1))
+    by_wire = Segment.model_validate(
+        {"startTime": 1, "endTime": 2, "audioInput": {"refId": "x", "startTime": 0, "endTime": 1}}
+    )
+    by_name = Segment(
+        start_time=1, end_time=2, audio_input=SegmentAudioInput(ref_id="x", start_time=0, end_time=1)
+    )
     assert by_wire == by_name
 
 
 def test_generation_tolerates_unknown_fields_and_keeps_both_output_spellings():
-    generation = Generation.model_validate({
-        "id": "g", "createdAt": "2025-01-01T00:00:00Z", "status": "FAILED", "model": "sync-3",
-        "input": [{"type": "video", "url": "u", "somethingNew": 1}], "error": "boom", "error_code": "generation_timeout",
-        "outputMediaUrl": "https://m", "projectId": "p",
-    })
+    generation = Generation.model_validate(
+        {
+            "id": "g",
+            "createdAt": "2025-01-01T00:00:00Z",
+            "status": "FAILED",
+            "model": "sync-3",
+            "input": [{"type": "video", "url": "u", "somethingNew": 1}],
+            "error": "boom",
+            "error_code": "generation_timeout",
+            "outputMediaUrl": "https://m",
+            "projectId": "p",
+        }
+    )
     assert generation.error_code == "generation_timeout" and generation.result_url == "https://m"
     assert generation.model_dump(by_alias=True)["projectId"] == "p"
 
@@ -90,8 +126,15 @@ def test_temperature_range_is_checked():
 
 @pytest.mark.parametrize(
     ("status", "terminal"),
-    [("PENDING", False), ("PROCESSING", False), ("COMPLETED", True), ("FAILED", True), ("REJECTED", True),
-     ("CANCELED", True), ("TIMED_OUT", True)],
+    [
+        ("PENDING", False),
+        ("PROCESSING", False),
+        ("COMPLETED", True),
+        ("FAILED", True),
+        ("REJECTED", True),
+        ("CANCELED", True),
+        ("TIMED_OUT", True),
+    ],
 )
 def test_terminal_statuses(status, terminal):
     assert GenerationStatus(status).terminal is terminal

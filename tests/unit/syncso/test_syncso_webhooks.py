@@ -5,7 +5,6 @@ import hmac
 import json
 
 import pytest
-
 from prosync.syncso.webhooks import sign_payload, verify_signature
 
 SECRET = "whsec_test_secret"
@@ -30,11 +29,21 @@ def test_sign_payload_produces_the_documented_signature():
 @pytest.mark.parametrize(
     ("secret", "header", "body", "now"),
     [
-        (SECRET, documented_header(SECRET, NOW, BODY), BODY.replace("COMPLETED", "FAILED"), NOW),  # tampered body
+        (
+            SECRET,
+            documented_header(SECRET, NOW, BODY),
+            BODY.replace("COMPLETED", "FAILED"),
+            NOW,
+        ),  # tampered body
         ("whsec_other", documented_header(SECRET, NOW, BODY), BODY, NOW),  # wrong secret
         (SECRET, documented_header(SECRET, NOW, BODY), BODY, NOW + 301),  # too old (replay)
         (SECRET, documented_header(SECRET, NOW, BODY), BODY, NOW - 301),  # from the future
-        (SECRET, documented_header(SECRET, NOW, BODY).replace(f"t={NOW}", f"t={NOW + 1}"), BODY, NOW),  # t changed
+        (
+            SECRET,
+            documented_header(SECRET, NOW, BODY).replace(f"t={NOW}", f"t={NOW + 1}"),
+            BODY,
+            NOW,
+        ),  # t changed
         (SECRET, "v1=abc", BODY, NOW),  # no timestamp
         (SECRET, f"t={NOW}", BODY, NOW),  # no signature
         (SECRET, "garbage", BODY, NOW),

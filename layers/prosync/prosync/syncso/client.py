@@ -6,7 +6,7 @@ Lambda invocation stays short and every attempt is visible in the execution hist
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Self
 from urllib.parse import quote
 
 import httpx
@@ -66,9 +66,10 @@ class SyncClient:
         response = self._send("GET", "/v2/generations", params=params)
         try:
             body = response.json()
-            if not isinstance(body, list):
-                raise ValueError(f"expected a JSON array, got {type(body).__name__}")
-            return [Generation.model_validate(item) for item in body]
+            items = body if isinstance(body, list) else None
+            if items is None:
+                raise invalid_response(response, f"expected a JSON array, got {type(body).__name__}")
+            return [Generation.model_validate(item) for item in items]
         except (ValueError, ValidationError) as exc:
             raise invalid_response(response, str(exc)) from exc
 
@@ -77,7 +78,7 @@ class SyncClient:
     def close(self) -> None:
         self._http.close()
 
-    def __enter__(self) -> SyncClient:
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(self, *exc_info: object) -> None:

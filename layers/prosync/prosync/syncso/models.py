@@ -133,5 +133,5 @@ class Generation(WireModel):
 
     @property
     def result_url(self) -> str | None:
-        """The output URL under either spelling (newer docs call ``outputUrl`` an alias of ``outputMediaUrl``)."""
+        """The output URL under either spelling (newer docs: ``outputUrl`` aliases ``outputMediaUrl``)."""
         return self.output_url or self.output_media_url
