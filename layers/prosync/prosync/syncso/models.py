@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 from enum import Enum
-from typing import Any, Literal
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -45,7 +45,7 @@ class WireModel(BaseModel):
 class InputItem(WireModel):
     """One element of ``input``: a video, an audio, a TTS text or (sync-3) an image."""
 
-    type: Literal["video", "audio", "text", "image"]
+    type: str  # "video", "audio", "text" (TTS) or "image"; kept open so a new kind never breaks polling
     url: str | None = None
     asset_id: str | None = Field(default=None, alias="assetId")
     ref_id: str | None = Field(default=None, alias="refId")
