@@ -16,6 +16,8 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
+import signal
 import sys
 import time
 from dataclasses import asdict, dataclass
@@ -69,6 +71,28 @@ class StackInfo:
         return _dev_token(DevKeys.load(self.key_path), self.database_url, self.issuer, self.audience, tier, user)
 
 
+def reap_stale(state_dir: Path) -> str | None:
+    """After a stack died without cleaning up (kill -9): stop its Postgres, remove its cluster and
+    state file. Returns what was cleaned, or None."""
+    path = state_dir / STATE_FILE
+    try:
+        stale = json.loads(path.read_text())
+    except (OSError, ValueError):
+        return None
+    if _alive(stale.get("pid", 0)):
+        return None
+    cluster = Path(stale.get("cluster_dir") or "/nonexistent")
+    try:
+        postmaster = int((cluster / "data" / "postmaster.pid").read_text().split()[0])
+        os.kill(postmaster, signal.SIGQUIT)  # Postgres' immediate shutdown
+        time.sleep(0.5)
+    except (OSError, ValueError, IndexError):
+        pass
+    shutil.rmtree(cluster, ignore_errors=True)
+    path.unlink(missing_ok=True)
+    return f"cleaned up after a stack that died (pid {stale.get('pid')})"
+
+
 def _alive(pid: int) -> bool:
     try:
         os.kill(pid, 0)
@@ -76,7 +100,10 @@ def _alive(pid: int) -> bool:
         return False
     except PermissionError:
         return True
-    return True
+    try:  # a killed process whose parent has not reaped it yet is dead all the same
+        return Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()[0] != "Z"
+    except (OSError, IndexError):
+        return True
 
 
 def _dev_token(keys: DevKeys, database_url: str, issuer: str, audience: str, tier: str,

@@ -90,6 +90,8 @@ def run(args) -> int:
 def summary(console: Console, stack: LocalStack, job) -> None:
     status = job.status
     console.rule(f"job {job.job_id}")
+    console.print(f"model {status['model']}, Sync.so generation {status.get('syncGenerationId')}, "
+                  f"output {status.get('outputFileName')}")
     table = Table("#", "video range (s)", "audio", "crop (s)", title="segments")
     for i, seg in enumerate(status["segments"], 1):
         audio = seg["audioInput"]

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import signal
+import socket
 import threading
 from pathlib import Path
 
 from rich.console import Console
 from rich.table import Table
 
-from devstack.localstack import STATE_FILE, TIERS, LocalStack, StackInfo, default_state_dir
+from devstack.localstack import STATE_FILE, TIERS, LocalStack, StackInfo, default_state_dir, reap_stale
 
 
 def register(sub) -> None:
@@ -32,6 +33,12 @@ def run(args) -> int:
     if running:
         console.print(f"[red]a local stack already runs[/] (pid {running.pid}) at {running.url}; stop it first")
         return 1
+    cleaned = reap_stale(state_dir)
+    if cleaned:
+        console.print(cleaned)
+    if args.port and not _port_free(args.port):
+        console.print(f"[red]port {args.port} is in use[/]: pick another with --port (0 = any free port)")
+        return 1
     stopped = threading.Event()
     for signum in (signal.SIGINT, signal.SIGTERM):
         signal.signal(signum, lambda *_: stopped.set())
@@ -52,6 +59,8 @@ def run(args) -> int:
 def show(console: Console, stack: LocalStack, state_dir: Path) -> None:
     info = stack.info
     table = Table(show_header=False, box=None, padding=(0, 2))
+    table.add_column(no_wrap=True)
+    table.add_column(overflow="fold")
     table.add_row("web page", f"[bold]{info.url}/[/]")
     table.add_row("API", f"{info.api_url}   (Swagger UI: {info.api_url}/swagger)")
     table.add_row("AWS (moto)", f"{info.aws_endpoint_url}   bucket {info.bucket}")
@@ -67,3 +76,12 @@ def show(console: Console, stack: LocalStack, state_dir: Path) -> None:
         console.print(f"[bold]{tier}[/]  {stack.token(tier)}", soft_wrap=True)
     console.print("\ntry: prosync submit VIDEO --audio a=FILE --segment 0-2:a --wait --output result.mp4")
     console.print("Ctrl-C stops everything.")
+
+
+def _port_free(port: int) -> bool:
+    with socket.socket() as probe:
+        try:
+            probe.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+    return True
