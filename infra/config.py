@@ -17,6 +17,10 @@ from constructs import Node
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 STAGES = ("dev", "prod")
+# The execution's own timeout comes this long after the job deadline, so that a job past its deadline
+# still runs the workflow's failure path (mark failed) and a download in flight can finish: a timed-out
+# execution runs no Catch and would leave the job row in its last status.
+EXECUTION_MARGIN_SECONDS = 3600
 
 _RETENTION = {
     1: logs.RetentionDays.ONE_DAY,
@@ -93,6 +97,16 @@ class StackConfig:
     @property
     def state_machine_name(self) -> str:
         return f"{self.prefix}-jobs"
+
+    @property
+    def job_deadline_seconds(self) -> int:
+        """How long a job may wait for Sync.so (jobstore and poll: `WORKFLOW_DEADLINE_SECONDS`)."""
+        return self.job_timeout_minutes * 60
+
+    @property
+    def execution_timeout_seconds(self) -> int:
+        """The state machine's overall `TimeoutSeconds`: the deadline plus a margin."""
+        return self.job_deadline_seconds + EXECUTION_MARGIN_SECONDS
 
     @property
     def log_retention(self) -> logs.RetentionDays:

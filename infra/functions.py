@@ -45,9 +45,7 @@ SPECS = {
     for spec in (
         # HTTP API integrations time out at 30 s: stay below it.
         FunctionSpec("api", 1024, 25, True, "ProSync HTTP API (validation, presigned uploads, jobs)"),
-        FunctionSpec(
-            "jobstore", 512, 30, True, "ProSync workflow job store (every DB write of the workflow)"
-        ),
+        FunctionSpec("jobstore", 512, 30, True, "ProSync job store (every DB write of the workflow)"),
         FunctionSpec("migrate", 512, 300, True, "ProSync schema migrations (CloudFormation custom resource)"),
         FunctionSpec("submit", 512, 60, False, "ProSync: submit a generation to Sync.so"),
         FunctionSpec("poll", 256, 30, False, "ProSync: poll a Sync.so generation"),
@@ -141,10 +139,11 @@ class Functions(Construct):
 
         self.all: dict[str, lambda_.Function] = {}
         self.api = self._function("api", {**db_env, **media_env, "STATE_MACHINE_ARN": self.state_machine_arn})
-        self.jobstore = self._function("jobstore", db_env)
+        deadline_env = {"WORKFLOW_DEADLINE_SECONDS": str(config.job_deadline_seconds)}
+        self.jobstore = self._function("jobstore", {**db_env, **deadline_env})
         self.migrate = self._function("migrate", db_env)
         self.submit = self._function("submit", {**secret_env, **media_env})
-        self.poll = self._function("poll", secret_env)
+        self.poll = self._function("poll", {**secret_env, **deadline_env})
         self.download = self._function("download", {**secret_env, **media_env})
 
         for fn in (self.api, self.jobstore, self.migrate):

@@ -27,7 +27,7 @@ PLACEHOLDERS = {
 
 
 def read_definition(path: Path, *, timeout_seconds: int) -> str:
-    """The ASL file with the job deadline from context as its top-level `TimeoutSeconds`.
+    """The ASL file with the execution timeout from context as its top-level `TimeoutSeconds`.
 
     (CDK's `timeout` prop only applies to definitions built from CDK states, not to a file.)
     """
@@ -72,7 +72,7 @@ class Workflow(Construct):
             state_machine_name=config.state_machine_name,
             state_machine_type=sfn.StateMachineType.STANDARD,
             definition_body=sfn.DefinitionBody.from_string(
-                read_definition(config.asl_path, timeout_seconds=config.job_timeout_minutes * 60)
+                read_definition(config.asl_path, timeout_seconds=config.execution_timeout_seconds)
             ),
             definition_substitutions={
                 placeholder: functions[key].function_arn for placeholder, key in PLACEHOLDERS.items()

@@ -103,7 +103,19 @@ def test_definition_in_template_is_the_file_with_the_job_deadline(synth):
     expected = json.loads(read_definition(synth.stack.config.asl_path, timeout_seconds=1))
     expected["TimeoutSeconds"] = definition["TimeoutSeconds"]
     assert definition == expected
-    assert definition["TimeoutSeconds"] == synth.stack.config.job_timeout_minutes * 60
+    config = synth.stack.config
+    assert definition["TimeoutSeconds"] == config.execution_timeout_seconds
+
+
+def test_execution_outlives_the_job_deadline(synth):
+    """The poll loop's deadline (jobstore/poll) fails the job through the Catch path; the execution
+    timeout, which runs no Catch, comes later, with room for the longest download."""
+    config = synth.stack.config
+    for name in ("jobstore", "poll"):
+        env = synth.function(name)[1]["Environment"]["Variables"]
+        assert env["WORKFLOW_DEADLINE_SECONDS"] == str(config.job_timeout_minutes * 60)
+    download_timeout = synth.function("download")[1]["Timeout"]
+    assert config.execution_timeout_seconds >= config.job_deadline_seconds + 2 * download_timeout
 
 
 def test_substitutions_point_at_the_right_functions(synth):
