@@ -84,7 +84,8 @@ def lambda_context(name: str, region: str = REGION, timeout_ms: int = 900_000) -
     return SimpleNamespace(
         function_name=name, function_version="$LATEST", invoked_function_arn=function_arn(name, region),
         memory_limit_in_mb=1024, aws_request_id=str(uuid.uuid4()), log_group_name=f"/aws/lambda/{name}",
-        log_stream_name="local", get_remaining_time_in_millis=lambda: int((deadline - time.monotonic()) * 1000))
+        log_stream_name="local",
+        get_remaining_time_in_millis=lambda: int((deadline - time.monotonic()) * 1000))
 
 
 def _make_invoke(handlers: dict[str, Callable]):
@@ -119,7 +120,8 @@ def patched_moto(handlers: dict[str, Callable] | None = None, no_sleep: bool = T
         if no_sleep:
             stack.enter_context(mock.patch.object(wait_function.WaitFunction, "_wait_interval",
                                                   lambda self, env, wait_seconds: None))
-            stack.enter_context(mock.patch.object(retrier_decl, "time", SimpleNamespace(sleep=lambda s: None)))
+            no_time = SimpleNamespace(sleep=lambda seconds: None)
+            stack.enter_context(mock.patch.object(retrier_decl, "time", no_time))
         yield
 
 
@@ -165,10 +167,13 @@ class LocalAws:
                                         roleArn=ROLE_ARN, type="STANDARD")["stateMachineArn"]
 
     def start_execution(self, state_machine_arn: str, job_id: str, name: str | None = None) -> str:
-        return self.client("stepfunctions").start_execution(
-            stateMachineArn=state_machine_arn, name=name or job_id, input=json.dumps({"jobId": job_id}))["executionArn"]
+        """Start an execution as the API does: name = job id, input {"jobId"}."""
+        answer = self.client("stepfunctions").start_execution(
+            stateMachineArn=state_machine_arn, name=name or job_id, input=json.dumps({"jobId": job_id}))
+        return answer["executionArn"]
 
-    def wait_execution(self, execution_arn: str, timeout: float = 60.0, interval: float = 0.02) -> dict[str, Any]:
+    def wait_execution(self, execution_arn: str, timeout: float = 60.0,
+                       interval: float = 0.02) -> dict[str, Any]:
         """describe_execution once the execution has ended (TimeoutError after `timeout` seconds)."""
         sfn, deadline = self.client("stepfunctions"), time.monotonic() + timeout
         while True:

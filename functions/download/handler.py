@@ -18,5 +18,5 @@ tracer = Tracer(service="prosync-download")
 @tracer.capture_lambda_handler
 def lambda_handler(event, context):
     settings = runtime.settings(DownloadSettings)
-    return download.download(event, settings, aws.client("s3"), runtime.http_client(settings.download_timeout_seconds),
-                             lambda: runtime.sync_client(settings))
+    http = runtime.http_client(settings.download_timeout_seconds)
+    return download.download(event, settings, aws.client("s3"), http, lambda: runtime.sync_client(settings))

@@ -39,27 +39,30 @@ class JobFactory:
         self.repo, self.local, self.media = repo, local, media
         repo.set_tier("user-1", Tier.PRO, "editor@example.com")
 
-    def create(self, *, upload: bool = True, inputs: dict | None = None, output_file_name: str | None = "talk_dubbed",
-               model: str = "lipsync-2-pro") -> str:
+    def create(self, *, upload: bool = True, inputs: dict | None = None,
+               output_file_name: str | None = "talk_dubbed", model: str = "lipsync-2-pro") -> str:
         """A queued job as the API leaves it after /start: uploads in S3, durations in `inputs`."""
         job_id = uuid.uuid4()
         prefix = f"uploads/user-1/{job_id}"
         video = {"key": f"{prefix}/video", "fileName": "talk.mp4", "contentType": "video/mp4",
                  "size": self.media["video"].stat().st_size, "duration": VIDEO_SECONDS}
-        audios = {ref_id: {"key": f"{prefix}/{ref_id}", "fileName": f"{ref_id}.wav", "contentType": "audio/wav",
-                           "size": self.media[ref_id].stat().st_size, "duration": seconds}
+        audios = {ref_id: {"key": f"{prefix}/{ref_id}", "fileName": f"{ref_id}.wav",
+                           "contentType": "audio/wav", "size": self.media[ref_id].stat().st_size,
+                           "duration": seconds}
                   for ref_id, seconds, _, _ in SEGMENTS}
         segments = [{"startTime": start, "endTime": end, "audioInput": {"refId": ref_id}}
                     for ref_id, _, start, end in SEGMENTS]
         if upload:
             s3 = self.local.client("s3")
-            s3.upload_file(str(self.media["video"]), BUCKET, video["key"], ExtraArgs={"ContentType": "video/mp4"})
+            s3.upload_file(str(self.media["video"]), BUCKET, video["key"],
+                           ExtraArgs={"ContentType": "video/mp4"})
             for ref_id in audios:
                 s3.upload_file(str(self.media[ref_id]), BUCKET, audios[ref_id]["key"])
         self.repo.create_job(NewJob(
             id=job_id, user_id="user-1", is_pro_job=True, segments_data=segments,
             inputs=inputs if inputs is not None else {"video": video, "audios": audios},
-            options={"sync_mode": "cut_off", "temperature": 0.5}, model=model, output_file_name=output_file_name))
+            options={"sync_mode": "cut_off", "temperature": 0.5}, model=model,
+            output_file_name=output_file_name))
         assert self.repo.transition(job_id, JobStatus.QUEUED, detail={"step": "start"})
         return str(job_id)
 

@@ -27,7 +27,8 @@ def step(local, emulator):
         def run(generation, output_url=None):
             event = {"jobId": "job-1", "generationId": generation.id,
                      "outputUrl": output_url or emulator.output_url(generation),
-                     "outputDuration": generation.output_duration, "outputFileName": generation.output_file_name}
+                     "outputDuration": generation.output_duration,
+                     "outputFileName": generation.output_file_name}
             return download(event, settings, s3, http_client(30.0), lambda: sync)
         yield run
 
@@ -47,7 +48,8 @@ def test_a_download_broken_half_way_aborts_its_upload_then_a_retry_succeeds(step
 
     with pytest.raises(DownloadFailed):
         step(generation)
-    assert s3.list_multipart_uploads(Bucket=BUCKET).get("Uploads", []) == []  # part 1 was uploaded, then aborted
+    # part 1 was uploaded before the break, then the upload was aborted
+    assert s3.list_multipart_uploads(Bucket=BUCKET).get("Uploads", []) == []
     assert s3.list_objects_v2(Bucket=BUCKET, Prefix="results/").get("KeyCount") == 0
 
     answer = step(generation)
@@ -62,7 +64,7 @@ def test_a_download_broken_half_way_aborts_its_upload_then_a_retry_succeeds(step
 def test_an_expired_output_url_is_replaced_by_a_fresh_one_from_sync(step, emulator):
     generation = emulator.create_synthetic(1000, output_file_name="small", output_duration=1.0)
     url = urlsplit(emulator.output_url(generation))
-    tampered = url._replace(query="Expires=1&Signature=0").geturl()  # what an expired presigned URL answers: 403
+    tampered = url._replace(query="Expires=1&Signature=0").geturl()  # answered 403, as an expired URL is
 
     answer = step(generation, output_url=tampered)
     assert answer["size"] == 1000
@@ -80,7 +82,8 @@ def test_an_output_url_that_stays_expired_raises_output_url_expired(step, local,
 def test_duration_is_probed_from_s3_with_ranged_reads_when_sync_gives_none(local, media):
     s3 = local.client("s3")
     s3.upload_file(str(media["video"]), BUCKET, "results/probe/video.mp4")
-    assert s3_media_duration(s3, BUCKET, "results/probe/video.mp4") == pytest.approx(media_duration(media["video"]))
+    probed = s3_media_duration(s3, BUCKET, "results/probe/video.mp4")
+    assert probed == pytest.approx(media_duration(media["video"]))
 
 
 def test_workflow_retries_a_broken_download_and_leaves_no_parts(jobs, emulator, tmp_path):

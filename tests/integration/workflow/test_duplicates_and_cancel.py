@@ -32,11 +32,13 @@ def test_a_duplicate_start_is_one_execution_and_one_generation(jobs, emulator):
 
     # an execution under another name does not get the job: it ends without writing
     local = jobs.local
-    other = jobs.finish(job_id, local.start_execution(local.state_machine_arn, job_id, name=f"{job_id}-again"))
+    again = local.start_execution(local.state_machine_arn, job_id, name=f"{job_id}-again")
+    other = jobs.finish(job_id, again)
     assert other.description["status"] == "FAILED" and other.description["error"] == "JobStateConflict"
     assert other.states == ["Mark job submitting", "Job not runnable"]
 
-    executions = local.client("stepfunctions").list_executions(stateMachineArn=local.state_machine_arn)["executions"]
+    sfn = local.client("stepfunctions")
+    executions = sfn.list_executions(stateMachineArn=local.state_machine_arn)["executions"]
     assert sorted(e["name"] for e in executions) == sorted([job_id, f"{job_id}-again"])
     assert jobs.events(job_id) == events and jobs.job(job_id).status.value == "completed"
     stats = emulator.stats_snapshot()

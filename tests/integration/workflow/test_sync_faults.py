@@ -29,7 +29,8 @@ def test_server_errors_until_retries_run_out_fail_the_job_with_syncs_code(jobs, 
 
     assert run.description["status"] == "FAILED"
     assert run.description["error"] == "SyncApiTransient"
-    assert json.loads(run.description["cause"]) == {"code": "service_unavailable", "message": "maintenance window"}
+    cause = json.loads(run.description["cause"])
+    assert cause == {"code": "service_unavailable", "message": "maintenance window"}
     assert run.failed_tasks() == ["SyncApiTransient"] * 6  # the first try and MaxAttempts=5 retries
     assert run.states[-2:] == ["Mark job failed", "Job failed"]
     job = jobs.job(job_id)
@@ -41,7 +42,8 @@ def test_server_errors_until_retries_run_out_fail_the_job_with_syncs_code(jobs, 
 
 @pytest.mark.parametrize("outcome", ["FAILED", "REJECTED"])
 def test_failed_or_rejected_generation_keeps_syncs_code_and_message(jobs, emulator, outcome):
-    emulator.add_faults([{"kind": "generation_failure", "outcome": outcome, "error_code": "generation_pipeline_failed",
+    emulator.add_faults([{"kind": "generation_failure", "outcome": outcome,
+                          "error_code": "generation_pipeline_failed",
                           "message": f"model {outcome.lower()} the segment at 1.5 s"}])
     job_id = jobs.create()
     run = jobs.run(job_id)

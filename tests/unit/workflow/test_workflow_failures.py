@@ -14,7 +14,8 @@ from prosync.workflow.jobstore import describe_failure
 
 def _envelope(exc: Exception) -> dict:
     """A Catch's $.error for a Lambda that raised `exc` (the Python runtime's envelope as Cause)."""
-    cause = {"errorType": type(exc).__name__, "errorMessage": str(exc), "requestId": "r", "stackTrace": ["..."]}
+    cause = {"errorType": type(exc).__name__, "errorMessage": str(exc), "requestId": "r",
+             "stackTrace": ["..."]}
     return {"Error": type(exc).__name__, "Cause": json.dumps(cause)}
 
 
@@ -35,7 +36,7 @@ def test_pass_state_errors_and_service_errors():
     cause = json.dumps({"code": "deadline_exceeded", "message": "too slow"})
     assert describe_failure({"Error": "DeadlineExceeded", "Cause": cause}) == (
         "DeadlineExceeded", "deadline_exceeded", "too slow")
-    assert describe_failure({"Error": "States.Timeout"}) == ("States.Timeout", "States.Timeout", "States.Timeout")
+    assert describe_failure({"Error": "States.Timeout"}) == ("States.Timeout",) * 3
     assert describe_failure({"Error": "Lambda.ServiceException", "Cause": "Rate exceeded"}) == (
         "Lambda.ServiceException", "Lambda.ServiceException", "Lambda.ServiceException: Rate exceeded")
     assert describe_failure(None)[0] == "UnknownError"

@@ -23,6 +23,10 @@ def _media_for(generation_seconds: float, settings: PollSettings) -> float:
     return (generation_seconds - settings.poll_overhead_seconds) / speed
 
 
+def _adaptive(media: float, settings: PollSettings):
+    return wait_schedule(first_wait_seconds(MODEL, media, settings), settings)
+
+
 @pytest.mark.parametrize(("generation_seconds", "adaptive_polls", "fixed_polls"), [
     (30, 3, 6), (120, 6, 24), (600, 10, 120),
 ])
@@ -30,7 +34,7 @@ def test_adaptive_interval_needs_far_fewer_polls_than_a_fixed_5s(settings, gener
                                                                   fixed_polls):
     media = _media_for(generation_seconds, settings)
     assert expected_generation_seconds(MODEL, media, settings) == pytest.approx(generation_seconds)
-    adaptive = simulate_polls(generation_seconds, wait_schedule(first_wait_seconds(MODEL, media, settings), settings))
+    adaptive = simulate_polls(generation_seconds, _adaptive(media, settings))
     fixed = simulate_polls(generation_seconds, fixed_schedule(5))
 
     assert (adaptive.polls, fixed.polls) == (adaptive_polls, fixed_polls)
@@ -41,8 +45,9 @@ def test_adaptive_interval_needs_far_fewer_polls_than_a_fixed_5s(settings, gener
 @pytest.mark.parametrize("estimate_factor", [0.1, 0.5, 2.0])
 def test_a_wrong_estimate_still_costs_few_polls_and_bounded_lag(settings, estimate_factor):
     for generation_seconds in (30, 120, 600):
-        media = _media_for(max(settings.poll_overhead_seconds, generation_seconds * estimate_factor), settings)
-        run = simulate_polls(generation_seconds, wait_schedule(first_wait_seconds(MODEL, media, settings), settings))
+        estimate = max(settings.poll_overhead_seconds, generation_seconds * estimate_factor)
+        media = _media_for(estimate, settings)
+        run = simulate_polls(generation_seconds, _adaptive(media, settings))
         fixed = simulate_polls(generation_seconds, fixed_schedule(5))
         assert run.polls <= max(4, fixed.polls // 2)
         # late by at most one capped interval, or by the first wait when the estimate was too long

@@ -86,7 +86,8 @@ class MultipartUpload:
         try:
             self.s3.abort_multipart_upload(Bucket=self.bucket, Key=self.key, UploadId=self.upload_id)
         except Exception:  # the caller's own error matters more; lifecycle cleans up what is left
-            log.exception("could not abort multipart upload %s of s3://%s/%s", self.upload_id, self.bucket, self.key)
+            log.exception("could not abort multipart upload %s of s3://%s/%s",
+                          self.upload_id, self.bucket, self.key)
 
     def _upload_part(self, body: bytes) -> None:
         number = len(self._parts) + 1

@@ -6,11 +6,11 @@ was canceled (`JobCanceled`: the execution ends and writes nothing more), does n
 (a Step Functions retry after a lost answer) succeeds without a second event.
 
 Event shapes (`event["action"]` picks the action; every event has `jobId`):
-    mark_submitting   {executionArn}                  -> {jobId, submit: {...}, poll: {interval, waitSeconds, deadline}}
-    record_generation {generationId, poll: {...}}     -> poll state (see `poll.initial_state`)
-    mark_downloading  {generationId}                  -> {status}
+    mark_submitting   {executionArn}          -> {jobId, submit, poll: {interval, waitSeconds, deadline}}
+    record_generation {generationId, poll}    -> the poll state (see `poll.initial_state`)
+    mark_downloading  {generationId}          -> {status}
     mark_completed    {result: {resultKey, size, duration}} -> {jobId, status, resultKey, size, duration}
-    mark_failed       {error: {Error, Cause}}         -> {Error, Cause}  (Cause is JSON {code, message})
+    mark_failed       {error: {Error, Cause}} -> {Error, Cause}  (Cause is JSON {code, message})
 """
 
 from __future__ import annotations
@@ -47,7 +47,8 @@ def handle(event: dict[str, Any], settings: JobStoreSettings, now: datetime | No
         raise JobNotFound(f"{event.get('jobId')!r} is not a job id") from None
     moment = now or datetime.now(UTC)
     try:
-        return run_with_reconnect(settings, lambda conn: action(JobRepository(conn), job_id, event, settings, moment))
+        return run_with_reconnect(
+            settings, lambda conn: action(JobRepository(conn), job_id, event, settings, moment))
     except psycopg.OperationalError as exc:
         raise DatabaseUnavailable(f"{type(exc).__name__}: {exc}"[:MAX_MESSAGE_CHARS]) from exc
 
@@ -58,7 +59,8 @@ def mark_submitting(repo, job_id, event, settings, now) -> dict[str, Any]:
                           **({"execution_arn": arn} if arn else {}))
     if job is None:
         raise _refused(repo, job_id, JobStatus.SUBMITTING)
-    first = polling.first_wait_seconds(job.model, polling.media_seconds(job.inputs, job.segments_data), settings)
+    media = polling.media_seconds(job.inputs, job.segments_data)
+    first = polling.first_wait_seconds(job.model, media, settings)
     return {
         "jobId": str(job.id),
         "submit": submit_request(job),
@@ -83,7 +85,8 @@ def submit_request(job: JobRecord) -> dict[str, Any]:
 
 def record_generation(repo, job_id, event, settings, now) -> dict[str, Any]:
     generation_id = str(event["generationId"])
-    job = repo.transition(job_id, JobStatus.PROCESSING, detail={"step": "generation", "generationId": generation_id},
+    job = repo.transition(job_id, JobStatus.PROCESSING,
+                          detail={"step": "generation", "generationId": generation_id},
                           sync_generation_id=generation_id)
     if job is None:
         raise _refused(repo, job_id, JobStatus.PROCESSING)
@@ -102,7 +105,8 @@ def mark_completed(repo, job_id, event, settings, now) -> dict[str, Any]:
     result = event["result"]
     job = repo.transition(
         job_id, JobStatus.COMPLETED, detail={"step": "completed", **result},
-        result_key=result["resultKey"], result_size=result.get("size"), output_duration=result.get("duration"))
+        result_key=result["resultKey"], result_size=result.get("size"),
+        output_duration=result.get("duration"))
     if job is None:
         job = repo.get_job(job_id)
         if job is None or job.status is not JobStatus.COMPLETED or job.result_key != result["resultKey"]:

@@ -55,11 +55,13 @@ def check_generation(
     else:
         moment = now or datetime.now(UTC)
         if moment >= polling.parse_deadline(state["deadline"]) or polls >= settings.poll_max_count:
+            limit = f"the job's deadline ({state['deadline']})" if polls < settings.poll_max_count else (
+                f"the poll limit ({settings.poll_max_count} polls)")
             result["deadlinePassed"] = True
             result["error"] = {
                 "code": "deadline_exceeded",
-                "message": (f"Sync.so generation {generation_id} was still {status.value} at the job's deadline "
-                            f"({state['deadline']}, {polls} polls); the job was given up"),
+                "message": (f"Sync.so generation {generation_id} was still {status.value} at {limit} "
+                            f"after {polls} polls; the job was given up"),
             }
         previous = state.get("interval") if state.get("polls") else None
         result["interval"] = polling.next_interval(previous, settings)

@@ -58,6 +58,7 @@ def find_existing(client: SyncClient, video_key: str) -> Generation | None:
     """The newest generation whose video input is the object `video_key` (unique per job)."""
     for generation in client.list_generations(status=list(GenerationStatus)):
         for item in generation.input:
-            if item.type == "video" and item.url and unquote(urlsplit(item.url).path).endswith("/" + video_key):
+            path = unquote(urlsplit(item.url).path) if item.url else ""
+            if item.type == "video" and path.endswith("/" + video_key):
                 return generation
     return None
