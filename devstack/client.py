@@ -14,9 +14,16 @@ import httpx
 
 TERMINAL = {"completed", "failed", "canceled", "expired"}
 CONTENT_TYPES = {
-    ".mp4": "video/mp4", ".mov": "video/quicktime", ".webm": "video/webm", ".avi": "video/x-msvideo",
-    ".wav": "audio/wav", ".mp3": "audio/mpeg", ".ogg": "audio/ogg", ".flac": "audio/flac",
-    ".m4a": "audio/mp4", ".aac": "audio/aac",
+    ".mp4": "video/mp4",
+    ".mov": "video/quicktime",
+    ".webm": "video/webm",
+    ".avi": "video/x-msvideo",
+    ".wav": "audio/wav",
+    ".mp3": "audio/mpeg",
+    ".ogg": "audio/ogg",
+    ".flac": "audio/flac",
+    ".m4a": "audio/mp4",
+    ".aac": "audio/aac",
 }
 CHUNK = 256 * 1024
 Progress = Callable[[int, int], None]  # (bytes done, bytes total)
@@ -30,18 +37,25 @@ class ApiError(Exception):
         self.status, self.code, self.message, self.details = status, code, message, details or []
 
     @classmethod
-    def from_response(cls, response: httpx.Response) -> "ApiError":
+    def from_response(cls, response: httpx.Response) -> ApiError:
         try:
             body = response.json()
         except ValueError:
             body = {}
         error = body.get("error") if isinstance(body, dict) else None
         if isinstance(error, dict):
-            return cls(response.status_code, error.get("code", "error"), error.get("message", ""),
-                       error.get("details"))
+            return cls(
+                response.status_code,
+                error.get("code", "error"),
+                error.get("message", ""),
+                error.get("details"),
+            )
         message = body.get("message") if isinstance(body, dict) else None
-        return cls(response.status_code, (message or response.reason_phrase or "error").lower().replace(" ", "_"),
-                   message or response.text[:300])
+        return cls(
+            response.status_code,
+            (message or response.reason_phrase or "error").lower().replace(" ", "_"),
+            message or response.text[:300],
+        )
 
 
 class UploadError(Exception):
@@ -60,8 +74,15 @@ def file_declaration(path: str | Path, **extra) -> dict:
     return {"fileName": path.name, "contentType": content_type_of(path), "size": path.stat().st_size, **extra}
 
 
-def build_request(video: Path, audios: dict[str, Path], segments: list[dict], *, model: str | None = None,
-                  options: dict | None = None, output_file_name: str | None = None) -> dict:
+def build_request(
+    video: Path,
+    audios: dict[str, Path],
+    segments: list[dict],
+    *,
+    model: str | None = None,
+    options: dict | None = None,
+    output_file_name: str | None = None,
+) -> dict:
     request = {
         "video": file_declaration(video),
         "audios": [file_declaration(path, refId=ref) for ref, path in audios.items()],
@@ -76,8 +97,9 @@ def build_request(video: Path, audios: dict[str, Path], segments: list[dict], *,
     return request
 
 
-def multipart_body(fields: dict[str, str], path: Path, content_type: str,
-                   on_progress: Progress | None = None) -> tuple[Iterator[bytes], int, str]:
+def multipart_body(
+    fields: dict[str, str], path: Path, content_type: str, on_progress: Progress | None = None
+) -> tuple[Iterator[bytes], int, str]:
     """A multipart/form-data body (fields first, the file last, as S3 wants it) streamed from disk:
     (chunks, exact length, content type header)."""
     boundary = uuid.uuid4().hex
@@ -85,8 +107,10 @@ def multipart_body(fields: dict[str, str], path: Path, content_type: str,
         f'--{boundary}\r\nContent-Disposition: form-data; name="{name}"\r\n\r\n{value}\r\n'.encode()
         for name, value in fields.items()
     )
-    head += (f'--{boundary}\r\nContent-Disposition: form-data; name="file"; filename="{path.name}"\r\n'
-             f"Content-Type: {content_type}\r\n\r\n").encode()
+    head += (
+        f'--{boundary}\r\nContent-Disposition: form-data; name="file"; filename="{path.name}"\r\n'
+        f"Content-Type: {content_type}\r\n\r\n"
+    ).encode()
     tail = f"\r\n--{boundary}--\r\n".encode()
     size = path.stat().st_size
 
@@ -108,15 +132,16 @@ class ProSyncClient:
     def __init__(self, api_url: str, token: str, timeout: float = 60.0):
         base = api_url.rstrip("/")
         self.base = base if base.endswith("/api/v1") else f"{base}/api/v1"
-        self.http = httpx.Client(base_url=self.base, timeout=timeout,
-                                 headers={"authorization": f"Bearer {token}"})
+        self.http = httpx.Client(
+            base_url=self.base, timeout=timeout, headers={"authorization": f"Bearer {token}"}
+        )
         self.plain = httpx.Client(timeout=timeout)  # uploads and downloads: presigned, no token
 
     def close(self) -> None:
         self.http.close()
         self.plain.close()
 
-    def __enter__(self) -> "ProSyncClient":
+    def __enter__(self) -> ProSyncClient:
         return self
 
     def __exit__(self, *exc) -> None:
@@ -158,13 +183,19 @@ class ProSyncClient:
         fields = dict(target["fields"])
         content_type = fields.get("Content-Type") or content_type_of(path)
         body, length, header = multipart_body(fields, path, content_type, on_progress)
-        response = self.plain.post(target["url"], content=body,
-                                   headers={"content-type": header, "content-length": str(length)})
+        response = self.plain.post(
+            target["url"], content=body, headers={"content-type": header, "content-length": str(length)}
+        )
         if response.status_code >= 300:
             raise UploadError(f"upload of {path.name} refused: {response.status_code} {_s3_error(response)}")
 
-    def wait(self, job_id: str, on_status: Callable[[dict], None] | None = None,
-             interval: float = 1.0, timeout: float = 900.0) -> dict:
+    def wait(
+        self,
+        job_id: str,
+        on_status: Callable[[dict], None] | None = None,
+        interval: float = 1.0,
+        timeout: float = 900.0,
+    ) -> dict:
         """Poll the status until the job is terminal; `on_status` sees every answer."""
         deadline = time.monotonic() + timeout
         while True:

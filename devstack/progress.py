@@ -11,8 +11,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from rich.console import Console
-from rich.progress import (BarColumn, DownloadColumn, Progress, TaskProgressColumn, TextColumn,
-                           TimeElapsedColumn, TransferSpeedColumn)
+from rich.progress import (
+    BarColumn,
+    DownloadColumn,
+    Progress,
+    TaskProgressColumn,
+    TextColumn,
+    TimeElapsedColumn,
+    TransferSpeedColumn,
+)
 
 from devstack.client import ApiError, ProSyncClient
 
@@ -26,8 +33,14 @@ class JobRun:
 
 
 def transfer_bars(console: Console) -> Progress:
-    return Progress(TextColumn("{task.description:<28}"), BarColumn(), DownloadColumn(), TransferSpeedColumn(),
-                    console=console, transient=False)
+    return Progress(
+        TextColumn("{task.description:<28}"),
+        BarColumn(),
+        DownloadColumn(),
+        TransferSpeedColumn(),
+        console=console,
+        transient=False,
+    )
 
 
 def upload_all(client: ProSyncClient, uploads: dict, files: dict, console: Console) -> None:
@@ -35,6 +48,7 @@ def upload_all(client: ProSyncClient, uploads: dict, files: dict, console: Conso
     pairs = [(f"video  {Path(files['video']).name}", uploads["video"], Path(files["video"]))]
     pairs += [(f"audio  {ref}", uploads["audios"][ref], Path(path)) for ref, path in files["audios"].items()]
     with transfer_bars(console) as bars, ThreadPoolExecutor(max_workers=4) as pool:
+
         def one(label, target, path):
             task = bars.add_task(label, total=path.stat().st_size)
             client.upload(target, path, lambda done, total: bars.update(task, completed=done))
@@ -47,26 +61,43 @@ def follow(client: ProSyncClient, job_id: str, console: Console, interval: float
     """Poll until the job is terminal: a bar for the coarse progress, one line per stage reached."""
     seen: list[str] = []
     started = time.monotonic()
-    columns = (TextColumn("job  {task.fields[status]:<16}"), BarColumn(), TaskProgressColumn(), TimeElapsedColumn())
+    columns = (
+        TextColumn("job  {task.fields[status]:<16}"),
+        BarColumn(),
+        TaskProgressColumn(),
+        TimeElapsedColumn(),
+    )
     with Progress(*columns, console=console) as bar:
         task = bar.add_task("job", total=100, status="starting")
 
         def on_status(status: dict) -> None:
             if status["status"] not in seen:
                 seen.append(status["status"])
-                bar.console.print(f"  [cyan]{status['status']:<16}[/] stage {status['stage']:<12} "
-                                  f"+{time.monotonic() - started:5.1f} s")
+                bar.console.print(
+                    f"  [cyan]{status['status']:<16}[/] stage {status['stage']:<12} "
+                    f"+{time.monotonic() - started:5.1f} s"
+                )
             bar.update(task, completed=status.get("progress") or 0, status=status["status"])
 
         return client.wait(job_id, on_status, interval=interval)
 
 
-def run_job(client: ProSyncClient, request: dict, files: dict, console: Console, *, wait: bool = True,
-            output: Path | None = None, idempotency_key: str | None = None) -> JobRun:
+def run_job(
+    client: ProSyncClient,
+    request: dict,
+    files: dict,
+    console: Console,
+    *,
+    wait: bool = True,
+    output: Path | None = None,
+    idempotency_key: str | None = None,
+) -> JobRun:
     clock = time.monotonic()
     created = client.create_job(request, idempotency_key or str(uuid.uuid4()))
     run = JobRun(job_id=str(created["jobId"]))
-    console.print(f"job [bold]{run.job_id}[/] created ({created['status']}); uploading {1 + len(files['audios'])} files")
+    console.print(
+        f"job [bold]{run.job_id}[/] created ({created['status']}); uploading {1 + len(files['audios'])} files"
+    )
     upload_all(client, created["uploads"], files, console)
     run.seconds["upload"] = time.monotonic() - clock
     clock = time.monotonic()
@@ -83,8 +114,11 @@ def run_job(client: ProSyncClient, request: dict, files: dict, console: Console,
         clock = time.monotonic()
         with transfer_bars(console) as bars:
             task = bars.add_task(f"result {output.name}", total=None)
-            run.output = client.download(run.status["resultUrl"], output,
-                                         lambda done, total: bars.update(task, completed=done, total=total))
+            run.output = client.download(
+                run.status["resultUrl"],
+                output,
+                lambda done, total: bars.update(task, completed=done, total=total),
+            )
         run.seconds["download"] = time.monotonic() - clock
     return run
 

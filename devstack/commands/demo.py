@@ -66,15 +66,30 @@ def run(args) -> int:
     try:
         with ProSyncClient(stack.url, stack.token("pro")) as client:
             limits = client.limits()
-            console.print(f"user dev-pro, tier {limits['tier']}, max {limits['limits']['maxSegments']} segments")
-            request = build_request(video, audios, segments(), model="lipsync-2",
-                                    options={"sync_mode": "cut_off"}, output_file_name="demo_result")
-            job = run_job(client, request, {"video": video, "audios": audios}, console,
-                          output=args.output_dir / "result.mp4")
+            console.print(
+                f"user dev-pro, tier {limits['tier']}, max {limits['limits']['maxSegments']} segments"
+            )
+            request = build_request(
+                video,
+                audios,
+                segments(),
+                model="lipsync-2",
+                options={"sync_mode": "cut_off"},
+                output_file_name="demo_result",
+            )
+            job = run_job(
+                client,
+                request,
+                {"video": video, "audios": audios},
+                console,
+                output=args.output_dir / "result.mp4",
+            )
         if job.status.get("status") != "completed":
             error = job.status.get("error") or {}
-            console.print(f"[red]job {job.job_id} ended {job.status.get('status')}[/]: "
-                          f"{error.get('code', '')} {error.get('message', '')}")
+            console.print(
+                f"[red]job {job.job_id} ended {job.status.get('status')}[/]: "
+                f"{error.get('code', '')} {error.get('message', '')}"
+            )
             return 1
         summary(console, stack, job)
         ok = check_output(console, job.output, media_duration(video))
@@ -83,26 +98,34 @@ def run(args) -> int:
         return 1
     finally:
         stack.stop()
-    console.print(f"[bold]{'PASS' if ok else 'FAIL'}[/] in {time.monotonic() - began:.1f} s wall: {job.output}")
+    console.print(
+        f"[bold]{'PASS' if ok else 'FAIL'}[/] in {time.monotonic() - began:.1f} s wall: {job.output}"
+    )
     return 0 if ok else 1
 
 
 def summary(console: Console, stack: LocalStack, job) -> None:
     status = job.status
     console.rule(f"job {job.job_id}")
-    console.print(f"model {status['model']}, Sync.so generation {status.get('syncGenerationId')}, "
-                  f"output {status.get('outputFileName')}")
+    console.print(
+        f"model {status['model']}, Sync.so generation {status.get('syncGenerationId')}, "
+        f"output {status.get('outputFileName')}"
+    )
     table = Table("#", "video range (s)", "audio", "crop (s)", title="segments")
     for i, seg in enumerate(status["segments"], 1):
         audio = seg["audioInput"]
-        crop = f"{audio['startTime']:.2f}-{audio['endTime']:.2f}" if audio.get("startTime") is not None else "-"
+        crop = (
+            f"{audio['startTime']:.2f}-{audio['endTime']:.2f}" if audio.get("startTime") is not None else "-"
+        )
         table.add_row(str(i), f"{seg['startTime']:.2f}-{seg['endTime']:.2f}", audio["refId"], crop)
     console.print(table)
     events, execution_arn = _job_record(stack, job.job_id)
     if events:
         t0 = events[0].at
-        console.print("stages (job events): " + "  →  ".join(
-            f"{e.to_status.value} [dim]+{(e.at - t0).total_seconds():.1f}s[/]" for e in events))
+        console.print(
+            "stages (job events): "
+            + "  →  ".join(f"{e.to_status.value} [dim]+{(e.at - t0).total_seconds():.1f}s[/]" for e in events)
+        )
     console.print("execution states (Step Functions history): " + _execution_states(stack, execution_arn))
     console.print("wall time: " + ", ".join(f"{k} {v:.1f} s" for k, v in job.seconds.items()))
 
@@ -127,7 +150,9 @@ def _execution_states(stack: LocalStack, arn: str | None) -> str:
     if not arn:
         return "(no execution recorded)"
     sfn = boto3.client("stepfunctions", endpoint_url=stack.aws.endpoint_url)
-    events = sfn.get_paginator("get_execution_history").paginate(executionArn=arn).build_full_result()["events"]
+    events = (
+        sfn.get_paginator("get_execution_history").paginate(executionArn=arn).build_full_result()["events"]
+    )
     states: list[list] = []  # [name, times entered]
     for event in events:
         name = (event.get("stateEnteredEventDetails") or {}).get("name")
@@ -156,11 +181,17 @@ def check_output(console: Console, path: Path, expected_seconds: float) -> bool:
     table.add_row("size", f"{path.stat().st_size:,} bytes")
     table.add_row("duration", f"{duration:.2f} s (input {expected_seconds:.2f} s)")
     if video is not None:
-        table.add_row("video", f"{video.codec_context.name} {video.codec_context.width}x{video.codec_context.height}, "
-                               f"{frames['video']} frames decoded")
+        table.add_row(
+            "video",
+            f"{video.codec_context.name} {video.codec_context.width}x{video.codec_context.height}, "
+            f"{frames['video']} frames decoded",
+        )
     if audio is not None:
-        table.add_row("audio", f"{audio.codec_context.name} {audio.codec_context.sample_rate} Hz, "
-                               f"{frames['audio']} frames decoded")
+        table.add_row(
+            "audio",
+            f"{audio.codec_context.name} {audio.codec_context.sample_rate} Hz, "
+            f"{frames['audio']} frames decoded",
+        )
     console.print(table)
     problems = []
     if not frames["video"]:

@@ -15,8 +15,8 @@ import httpx
 from rich.console import Console
 
 from devstack.client import ApiError, ProSyncClient, UploadError, build_request
-from devstack.localstack import TIERS, StackInfo, default_state_dir
 from devstack.progress import print_api_error, run_job
+from devstack.stackstate import TIERS, StackInfo, default_state_dir
 
 _NUMBER = r"(\d+(?:\.\d+)?)"
 SEGMENT = re.compile(rf"^{_NUMBER}-{_NUMBER}:([A-Za-z0-9_-]+)(?:@{_NUMBER}-{_NUMBER})?$")
@@ -26,7 +26,9 @@ def parse_segment(text: str) -> dict:
     """`0-2.5:intro` or `4-6:outro@0.5-2.5` -> the API's segment object."""
     found = SEGMENT.match(text.strip())
     if not found:
-        raise ValueError(f"bad segment {text!r}: use START-END:REF or START-END:REF@CROPSTART-CROPEND (seconds)")
+        raise ValueError(
+            f"bad segment {text!r}: use START-END:REF or START-END:REF@CROPSTART-CROPEND (seconds)"
+        )
     start, end, ref, crop_start, crop_end = found.groups()
     audio = {"refId": ref}
     if crop_start is not None:
@@ -42,19 +44,30 @@ def parse_audio(text: str) -> tuple[str, Path]:
 
 
 def register(sub) -> None:
-    parser = sub.add_parser("submit", help="submit a lip-sync job (local stack or deployed API)",
-                            description=__doc__.split("\n\n")[1] if __doc__ else None)
+    parser = sub.add_parser(
+        "submit",
+        help="submit a lip-sync job (local stack or deployed API)",
+        description=__doc__.split("\n\n")[1] if __doc__ else None,
+    )
     parser.add_argument("video", type=Path)
     parser.add_argument("--audio", action="append", default=[], metavar="REF=FILE", required=True)
-    parser.add_argument("--segment", action="append", default=[], metavar="START-END:REF[@CS-CE]", required=True)
+    parser.add_argument(
+        "--segment", action="append", default=[], metavar="START-END:REF[@CS-CE]", required=True
+    )
     parser.add_argument("--model", default=None, help="lipsync-2 (default), lipsync-2-pro, ...")
     parser.add_argument("--sync-mode", default=None, help="bounce, loop, cut_off, silence, remap")
     parser.add_argument("--temperature", type=float, default=None)
     parser.add_argument("--output-name", default=None, help="outputFileName of the result")
-    parser.add_argument("--api", default=os.environ.get("PROSYNC_API_URL"),
-                        help="API base URL (default: the running local stack)")
-    parser.add_argument("--token", default=os.environ.get("PROSYNC_TOKEN"),
-                        help="bearer JWT (default: a dev token of --tier from the local stack)")
+    parser.add_argument(
+        "--api",
+        default=os.environ.get("PROSYNC_API_URL"),
+        help="API base URL (default: the running local stack)",
+    )
+    parser.add_argument(
+        "--token",
+        default=os.environ.get("PROSYNC_TOKEN"),
+        help="bearer JWT (default: a dev token of --tier from the local stack)",
+    )
     parser.add_argument("--tier", choices=TIERS, default="pro", help="local stack only: the dev user's tier")
     parser.add_argument("--idempotency-key", default=None)
     parser.add_argument("--wait", action="store_true", help="follow the job to the end")
@@ -70,17 +83,29 @@ def run(args) -> int:
         for path in [args.video, *audios.values()]:
             if not path.is_file():
                 raise ValueError(f"{path}: no such file")
-        options = {k: v for k, v in (("sync_mode", args.sync_mode), ("temperature", args.temperature)) if v is not None}
-        request = build_request(args.video, audios, segments, model=args.model, options=options,
-                                output_file_name=args.output_name)
+        options = {
+            k: v
+            for k, v in (("sync_mode", args.sync_mode), ("temperature", args.temperature))
+            if v is not None
+        }
+        request = build_request(
+            args.video, audios, segments, model=args.model, options=options, output_file_name=args.output_name
+        )
         api, token = _endpoint(args)
     except ValueError as exc:
         console.print(f"[red]{exc}[/]")
         return 2
     try:
         with ProSyncClient(api, token) as client:
-            run = run_job(client, request, {"video": args.video, "audios": audios}, console,
-                          wait=args.wait, output=args.output, idempotency_key=args.idempotency_key)
+            run = run_job(
+                client,
+                request,
+                {"video": args.video, "audios": audios},
+                console,
+                wait=args.wait,
+                output=args.output,
+                idempotency_key=args.idempotency_key,
+            )
     except ApiError as exc:
         print_api_error(console, exc)
         return 1

@@ -6,7 +6,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from devstack.localstack import TIERS, StackInfo, default_state_dir
+from devstack.stackstate import TIERS, StackInfo, default_state_dir
 
 
 def register(sub) -> None:

@@ -10,19 +10,35 @@ from pathlib import Path
 from rich.console import Console
 from rich.table import Table
 
-from devstack.localstack import STATE_FILE, TIERS, LocalStack, StackInfo, default_state_dir, reap_stale
+from devstack.localstack import LocalStack
+from devstack.stackstate import STATE_FILE, TIERS, StackInfo, default_state_dir, reap_stale
 
 
 def register(sub) -> None:
-    parser = sub.add_parser("up", help="run the local stack (API, web page, AWS emulation, Sync.so emulator)",
-                            description="Postgres + moto (S3, Step Functions, Secrets Manager) + Sync.so emulator "
-                                        "+ the HTTP gateway serving the API and web/. Ctrl-C stops everything.")
-    parser.add_argument("--port", type=int, default=8080, help="gateway port (default 8080; 0 = any free port)")
-    parser.add_argument("--state-dir", type=Path, default=None,
-                        help="where devstack.json and the dev JWT key live (default $PROSYNC_HOME or ~/.prosync)")
-    parser.add_argument("--generation-seconds", type=float, default=3.0,
-                        help="emulated Sync.so generation time per job (default 3)")
-    parser.add_argument("-v", "--verbose", action="store_true", help="log every request, and the handlers' INFO logs")
+    parser = sub.add_parser(
+        "up",
+        help="run the local stack (API, web page, AWS emulation, Sync.so emulator)",
+        description="Postgres + moto (S3, Step Functions, Secrets Manager) + Sync.so emulator "
+        "+ the HTTP gateway serving the API and web/. Ctrl-C stops everything.",
+    )
+    parser.add_argument(
+        "--port", type=int, default=8080, help="gateway port (default 8080; 0 = any free port)"
+    )
+    parser.add_argument(
+        "--state-dir",
+        type=Path,
+        default=None,
+        help="where devstack.json and the dev JWT key live (default $PROSYNC_HOME or ~/.prosync)",
+    )
+    parser.add_argument(
+        "--generation-seconds",
+        type=float,
+        default=3.0,
+        help="emulated Sync.so generation time per job (default 3)",
+    )
+    parser.add_argument(
+        "-v", "--verbose", action="store_true", help="log every request, and the handlers' INFO logs"
+    )
     parser.set_defaults(func=run)
 
 
@@ -31,7 +47,9 @@ def run(args) -> int:
     state_dir = args.state_dir or default_state_dir()
     running = StackInfo.read(state_dir)
     if running:
-        console.print(f"[red]a local stack already runs[/] (pid {running.pid}) at {running.url}; stop it first")
+        console.print(
+            f"[red]a local stack already runs[/] (pid {running.pid}) at {running.url}; stop it first"
+        )
         return 1
     cleaned = reap_stale(state_dir)
     if cleaned:
@@ -43,8 +61,9 @@ def run(args) -> int:
     for signum in (signal.SIGINT, signal.SIGTERM):
         signal.signal(signum, lambda *_: stopped.set())
     with console.status("starting Postgres, moto, the Sync.so emulator and the gateway…"):
-        stack = LocalStack(args.port, state_dir=state_dir, generation_seconds=args.generation_seconds,
-                           verbose=args.verbose).start()
+        stack = LocalStack(
+            args.port, state_dir=state_dir, generation_seconds=args.generation_seconds, verbose=args.verbose
+        ).start()
     try:
         show(console, stack, state_dir)
         while not stopped.wait(0.5):

@@ -33,11 +33,11 @@ class DevKeys:
         self.public_jwk = {**jwk, "kid": self.kid, "alg": "RS256", "use": "sig"}
 
     @classmethod
-    def generate(cls) -> "DevKeys":
+    def generate(cls) -> DevKeys:
         return cls(rsa.generate_private_key(public_exponent=65537, key_size=2048))
 
     @classmethod
-    def load_or_create(cls, directory: str | Path) -> "DevKeys":
+    def load_or_create(cls, directory: str | Path) -> DevKeys:
         """The key pair stored in `directory` (made, mode 0600, on first use)."""
         path = Path(directory) / KEY_FILE
         if path.exists():
@@ -45,21 +45,30 @@ class DevKeys:
         path.parent.mkdir(parents=True, exist_ok=True)
         keys = cls.generate()
         pem = keys.private_key.private_bytes(
-            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
+            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+        )
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         with os.fdopen(fd, "wb") as out:
             out.write(pem)
         return keys
 
     @classmethod
-    def load(cls, path: str | Path) -> "DevKeys":
+    def load(cls, path: str | Path) -> DevKeys:
         return cls(serialization.load_pem_private_key(Path(path).read_bytes(), password=None))
 
     def jwks(self) -> dict:
         return {"keys": [self.public_jwk]}
 
-    def issue(self, sub: str, *, email: str | None = None, issuer: str = DEV_ISSUER,
-              audience: str = DEV_AUDIENCE, ttl: int = 12 * 3600, **claims) -> str:
+    def issue(
+        self,
+        sub: str,
+        *,
+        email: str | None = None,
+        issuer: str = DEV_ISSUER,
+        audience: str = DEV_AUDIENCE,
+        ttl: int = 12 * 3600,
+        **claims,
+    ) -> str:
         now = int(time.time())
         payload = {"sub": sub, "iss": issuer, "aud": audience, "iat": now, "exp": now + ttl, **claims}
         if email:
@@ -84,7 +93,10 @@ class JwtAuthorizer:
             if key is None or header.get("alg") != "RS256":
                 return None
             payload = jwt.decode(
-                token, key.key, algorithms=["RS256"], issuer=self.issuer,
+                token,
+                key.key,
+                algorithms=["RS256"],
+                issuer=self.issuer,
                 options={"require": ["exp", "iss"], "verify_aud": False},
             )
         except jwt.PyJWTError:

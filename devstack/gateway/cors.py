@@ -25,16 +25,21 @@ class CorsConfig:
         method = (request.header("access-control-request-method") or "").upper()
         if not self.allows(origin) or method not in self.allow_methods:
             return HttpResponse(204)  # no CORS headers: the browser refuses the real request
-        asked = [h.strip().lower() for h in (request.header("access-control-request-headers") or "").split(",")]
+        asked = [
+            h.strip().lower() for h in (request.header("access-control-request-headers") or "").split(",")
+        ]
         if any(h and h not in self.allow_headers for h in asked):
             return HttpResponse(204)
-        return HttpResponse(204, [
-            ("access-control-allow-origin", origin),
-            ("access-control-allow-methods", ",".join(self.allow_methods)),
-            ("access-control-allow-headers", ",".join(self.allow_headers)),
-            ("access-control-max-age", str(self.max_age)),
-            ("vary", "origin"),
-        ])
+        return HttpResponse(
+            204,
+            [
+                ("access-control-allow-origin", origin),
+                ("access-control-allow-methods", ",".join(self.allow_methods)),
+                ("access-control-allow-headers", ",".join(self.allow_headers)),
+                ("access-control-max-age", str(self.max_age)),
+                ("vary", "origin"),
+            ],
+        )
 
     def decorate(self, request: HttpRequest, response: HttpResponse) -> HttpResponse:
         """Replace whatever CORS headers the Lambda set with the API's own (as API Gateway does)."""

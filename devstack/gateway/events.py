@@ -17,8 +17,15 @@ from email.utils import formatdate
 from urllib.parse import parse_qsl
 
 API_PREFIX = "/api/v1/"
-_TEXT_TYPES = ("text/", "application/json", "application/xml", "application/x-www-form-urlencoded",
-               "application/javascript", "+json", "+xml")
+_TEXT_TYPES = (
+    "text/",
+    "application/json",
+    "application/xml",
+    "application/x-www-form-urlencoded",
+    "application/javascript",
+    "+json",
+    "+xml",
+)
 
 
 @dataclass
@@ -42,17 +49,22 @@ class HttpResponse:
     body: bytes = b""
 
     @classmethod
-    def json(cls, status: int, payload, headers: list[tuple[str, str]] | None = None) -> "HttpResponse":
-        return cls(status, [("content-type", "application/json"), *(headers or [])],
-                   json.dumps(payload).encode())
+    def json(cls, status: int, payload, headers: list[tuple[str, str]] | None = None) -> HttpResponse:
+        return cls(
+            status, [("content-type", "application/json"), *(headers or [])], json.dumps(payload).encode()
+        )
 
 
 def _is_text(content_type: str | None) -> bool:
     return not content_type or any(t in content_type.lower() for t in _TEXT_TYPES)
 
 
-def to_event(request: HttpRequest, claims: dict[str, str] | None, route_key: str,
-             path_parameters: dict[str, str] | None = None) -> dict:
+def to_event(
+    request: HttpRequest,
+    claims: dict[str, str] | None,
+    route_key: str,
+    path_parameters: dict[str, str] | None = None,
+) -> dict:
     headers: dict[str, str] = {}
     cookies: list[str] = []
     for name, value in request.headers:

@@ -37,8 +37,9 @@ class Route:
         return re.compile(f"^{regex}$")
 
 
-ROUTES = [Route(m, PREFIX + p, True) for m, p in PUBLIC_ROUTES] + \
-         [Route(m, PREFIX + p, False) for m, p in PROTECTED_ROUTES]
+ROUTES = [Route(m, PREFIX + p, True) for m, p in PUBLIC_ROUTES] + [
+    Route(m, PREFIX + p, False) for m, p in PROTECTED_ROUTES
+]
 
 
 def match(method: str, path: str, routes: list[Route] = ROUTES) -> tuple[Route, dict[str, str]] | None:

@@ -21,7 +21,14 @@ from urllib.parse import parse_qs
 
 from devstack.gateway.auth import JwtAuthorizer
 from devstack.gateway.cors import CorsConfig
-from devstack.gateway.events import API_PREFIX, HttpRequest, HttpResponse, LambdaContext, from_result, to_event
+from devstack.gateway.events import (
+    API_PREFIX,
+    HttpRequest,
+    HttpResponse,
+    LambdaContext,
+    from_result,
+    to_event,
+)
 from devstack.gateway.routes import match
 
 UNAUTHORIZED = {"message": "Unauthorized"}
@@ -62,8 +69,9 @@ class Gateway:
         if path == "/dev/token" and self.dev_tokens:
             query = parse_qs(request.query)
             try:
-                return HttpResponse.json(200, self.dev_tokens(query.get("tier", ["pro"])[0],
-                                                              query.get("user", [None])[0]))
+                return HttpResponse.json(
+                    200, self.dev_tokens(query.get("tier", ["pro"])[0], query.get("user", [None])[0])
+                )
             except ValueError as exc:
                 return HttpResponse.json(400, {"message": str(exc)})
         if request.method in ("GET", "HEAD"):
@@ -84,7 +92,7 @@ class Gateway:
         try:
             with self._lambda_lock:
                 result = self.handler(event, LambdaContext())
-        except Exception:  # an unhandled Lambda error: API Gateway answers 500 with this body
+        except Exception:  # noqa: BLE001 (an unhandled Lambda error: API Gateway answers 500 with this body)
             traceback.print_exc()
             return HttpResponse.json(500, {"message": "Internal Server Error"})
         return from_result(result)
@@ -98,11 +106,12 @@ class Gateway:
         if not target.is_relative_to(self.web_dir) or not target.is_file():
             return HttpResponse.json(404, NOT_FOUND)
         content_type = mimetypes.guess_type(target.name)[0] or "application/octet-stream"
-        return HttpResponse(200, [("content-type", content_type), ("cache-control", "no-store")],
-                            target.read_bytes())
+        return HttpResponse(
+            200, [("content-type", content_type), ("cache-control", "no-store")], target.read_bytes()
+        )
 
     # server ------------------------------------------------------------------------------------
-    def start(self, host: str = "127.0.0.1", port: int = 0) -> "Gateway":
+    def start(self, host: str = "127.0.0.1", port: int = 0) -> Gateway:
         gateway = self
 
         class Handler(_RequestHandler):
@@ -138,7 +147,9 @@ class _RequestHandler(BaseHTTPRequestHandler):
         path, _, query = self.path.partition("?")
         length = int(self.headers.get("content-length") or 0)
         body = self.rfile.read(length) if length else b""
-        request = HttpRequest(self.command, path, query, list(self.headers.items()), body, self.client_address[0])
+        request = HttpRequest(
+            self.command, path, query, list(self.headers.items()), body, self.client_address[0]
+        )
         response = self.gateway.handle(request)
         self.send_response(response.status)
         for name, value in response.headers:
@@ -151,6 +162,6 @@ class _RequestHandler(BaseHTTPRequestHandler):
 
     do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = do_OPTIONS = do_HEAD = _serve
 
-    def log_message(self, format: str, *args) -> None:  # noqa: A002 (the base class's name)
+    def log_message(self, format: str, *args) -> None:
         if self.gateway.log:
             self.gateway.log(f"{self.command} {self.path} -> {args[1] if len(args) > 1 else ''}")

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from devstack.localstack import StackInfo
+from devstack.stackstate import StackInfo
 from devstack.media_samples import make_tone, make_tone_sequence, make_video
 
 REPO = Path(__file__).resolve().parents[2]
@@ -31,8 +31,14 @@ def local_stack(stack_home):
     log = (ARTIFACTS / "prosync-up.log").open("w")
     env = {**os.environ, "PROSYNC_HOME": str(stack_home), "PYTHONUNBUFFERED": "1", "COLUMNS": "200"}
     env.pop("DATABASE_URL", None)  # the stack makes its own cluster, as `prosync up` does
-    proc = subprocess.Popen([sys.executable, "-m", "devstack.cli", "up", "--port", "0"], cwd=REPO, env=env,
-                            stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "devstack.cli", "up", "--port", "0"],
+        cwd=REPO,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        stdin=subprocess.DEVNULL,
+    )
     deadline = time.monotonic() + 90
     info = None
     while info is None:

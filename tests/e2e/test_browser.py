@@ -61,11 +61,18 @@ def test_two_segment_job_plays_in_the_page(page, media):
     fill_segment(page, 1, 3, 5, "b", crop=(0.5, 2.5))
     page.evaluate("document.querySelector('#submit').click()")
     try:
-        page.wait_for("['completed','failed','canceled','expired'].includes("
-                      "document.querySelector('#job').dataset.status)", timeout=120)
-        assert page.evaluate("document.querySelector('#job').dataset.status") == "completed", \
-            page.evaluate("document.querySelector('#job-error').textContent")
-        assert page.evaluate("[...document.querySelectorAll('#uploads progress')].map(p => p.value)") == [100] * 3
+        page.wait_for(
+            "['completed','failed','canceled','expired'].includes("
+            "document.querySelector('#job').dataset.status)",
+            timeout=120,
+        )
+        assert page.evaluate("document.querySelector('#job').dataset.status") == "completed", page.evaluate(
+            "document.querySelector('#job-error').textContent"
+        )
+        assert (
+            page.evaluate("[...document.querySelectorAll('#uploads progress')].map(p => p.value)")
+            == [100] * 3
+        )
         # the result loads in the <video>: metadata and first frames decoded, the input's duration
         page.wait_for("document.querySelector('#result-video').readyState >= 2", timeout=30)
         duration = page.evaluate("document.querySelector('#result-video').duration")

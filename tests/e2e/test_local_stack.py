@@ -7,17 +7,19 @@ import subprocess
 import sys
 
 import jwt
+from rich.console import Console
 
 from devstack.client import ApiError, ProSyncClient, build_request
 from devstack.media_samples import decode_audio_pcm, media_duration, tone_profile
 from devstack.progress import run_job
-from rich.console import Console
 
 PROSYNC = [sys.executable, "-m", "devstack.cli"]
 
 
 def prosync(*args: str, env: dict) -> subprocess.CompletedProcess:
-    return subprocess.run([*PROSYNC, *args], env=env, capture_output=True, text=True, timeout=150)
+    return subprocess.run(
+        [*PROSYNC, *args], env=env, capture_output=True, text=True, timeout=150, check=False
+    )
 
 
 def assert_tone(path, start: float, end: float, freq: float) -> None:
@@ -41,8 +43,19 @@ def test_token_is_printed_alone_and_accepted(local_stack, cli_env):
 def test_prosync_submit_runs_a_job_to_the_end(local_stack, cli_env, media, tmp_path):
     out = tmp_path / "result.mp4"
     done = prosync(
-        "submit", str(media["video"]), "--audio", f"a={media['a']}", "--audio", f"b={media['b']}",
-        "--segment", "0.5-2.5:a", "--segment", "3-5:b@0.5-2.5", "--output", str(out), env=cli_env,
+        "submit",
+        str(media["video"]),
+        "--audio",
+        f"a={media['a']}",
+        "--audio",
+        f"b={media['b']}",
+        "--segment",
+        "0.5-2.5:a",
+        "--segment",
+        "3-5:b@0.5-2.5",
+        "--output",
+        str(out),
+        env=cli_env,
     )
     assert done.returncode == 0, done.stderr
     job_id = done.stdout.strip()
@@ -59,8 +72,14 @@ def test_client_run_with_three_formats(local_stack, media, tmp_path):
         {"startTime": 0.0, "endTime": 2.0, "audioInput": {"refId": "a"}},
         {"startTime": 2.0, "endTime": 4.0, "audioInput": {"refId": "b", "startTime": 0.5, "endTime": 2.5}},
     ]
-    request = build_request(media["video"], files["audios"], segments, model="lipsync-2-pro",
-                            options={"sync_mode": "cut_off"}, output_file_name="e2e_three")
+    request = build_request(
+        media["video"],
+        files["audios"],
+        segments,
+        model="lipsync-2-pro",
+        options={"sync_mode": "cut_off"},
+        output_file_name="e2e_three",
+    )
     with ProSyncClient(local_stack.url, local_stack.issue_token("pro")) as client:
         run = run_job(client, request, files, Console(quiet=True), output=tmp_path / "three.mp4")
         assert run.status["status"] == "completed", run.status
@@ -74,13 +93,23 @@ def test_client_run_with_three_formats(local_stack, media, tmp_path):
 
 
 def test_validation_errors_name_the_field(local_stack, cli_env, media):
-    done = prosync("submit", str(media["video"]), "--audio", f"a={media['a']}",
-                   "--segment", "0-3:a", "--segment", "2-4:a", env=cli_env)
+    done = prosync(
+        "submit",
+        str(media["video"]),
+        "--audio",
+        f"a={media['a']}",
+        "--segment",
+        "0-3:a",
+        "--segment",
+        "2-4:a",
+        env=cli_env,
+    )
     assert done.returncode == 1
     assert "422" in done.stderr and "segments.1" in done.stderr, done.stderr
     free = ProSyncClient(local_stack.url, local_stack.issue_token("free"))
-    request = build_request(media["video"], {"a": media["a"]},
-                            [{"startTime": 0, "endTime": 1, "audioInput": {"refId": "a"}}])
+    request = build_request(
+        media["video"], {"a": media["a"]}, [{"startTime": 0, "endTime": 1, "audioInput": {"refId": "a"}}]
+    )
     try:
         free.create_job(request)
         raise AssertionError("a free user created a job")

@@ -21,8 +21,11 @@ class RecordingHandler:
     def __call__(self, event, context):
         assert context.get_remaining_time_in_millis() > 0
         self.events.append(event)
-        return {"statusCode": 200, "headers": {"content-type": "application/json",
-                                               "access-control-allow-origin": "*"}, "body": '{"ok": true}'}
+        return {
+            "statusCode": 200,
+            "headers": {"content-type": "application/json", "access-control-allow-origin": "*"},
+            "body": '{"ok": true}',
+        }
 
 
 @pytest.fixture(scope="module")
@@ -34,8 +37,13 @@ def keys():
 def gateway(keys, tmp_path):
     (tmp_path / "index.html").write_text("<h1>ProSync</h1>")
     handler = RecordingHandler()
-    gw = Gateway(handler, JwtAuthorizer(keys.jwks(), DEV_ISSUER, [DEV_AUDIENCE]), web_dir=tmp_path,
-                 cors=CorsConfig(allow_origins=[ORIGIN]), jwks=keys.jwks()).start()
+    gw = Gateway(
+        handler,
+        JwtAuthorizer(keys.jwks(), DEV_ISSUER, [DEV_AUDIENCE]),
+        web_dir=tmp_path,
+        cors=CorsConfig(allow_origins=[ORIGIN]),
+        jwks=keys.jwks(),
+    ).start()
     gw.handler_calls = handler.events
     with httpx.Client(base_url=gw.url) as client:
         gw.client = client
@@ -50,8 +58,12 @@ def bearer(token):
 def forged(keys, **changes):
     now = int(time.time())
     claims = {"sub": "u1", "iss": DEV_ISSUER, "aud": DEV_AUDIENCE, "iat": now, "exp": now + 60, **changes}
-    return jwt.encode({k: v for k, v in claims.items() if v is not None}, keys.private_key,
-                      algorithm="RS256", headers={"kid": keys.kid})
+    return jwt.encode(
+        {k: v for k, v in claims.items() if v is not None},
+        keys.private_key,
+        algorithm="RS256",
+        headers={"kid": keys.kid},
+    )
 
 
 def test_missing_token_is_401(gateway):
@@ -81,11 +93,19 @@ def test_badly_signed_token_is_401(gateway, keys):
     claims = {"sub": "u1", "iss": DEV_ISSUER, "aud": DEV_AUDIENCE, "iat": now, "exp": now + 60}
     same_kid_other_key = jwt.encode(claims, other.private_key, algorithm="RS256", headers={"kid": keys.kid})
     unknown_kid = other.issue("u1")
-    hs256 = jwt.encode(claims, "a-shared-secret-of-at-least-32-bytes", algorithm="HS256", headers={"kid": keys.kid})
+    hs256 = jwt.encode(
+        claims, "a-shared-secret-of-at-least-32-bytes", algorithm="HS256", headers={"kid": keys.kid}
+    )
     good = keys.issue("u1")
-    head, body, _ = good.split(".")
-    tampered_body = base64.urlsafe_b64encode(b'{"sub":"admin","iss":"%s","aud":"%s","exp":%d}' % (
-        DEV_ISSUER.encode(), DEV_AUDIENCE.encode(), now + 60)).rstrip(b"=").decode()
+    head, _, _ = good.split(".")
+    tampered_body = (
+        base64.urlsafe_b64encode(
+            b'{"sub":"admin","iss":"%s","aud":"%s","exp":%d}'
+            % (DEV_ISSUER.encode(), DEV_AUDIENCE.encode(), now + 60)
+        )
+        .rstrip(b"=")
+        .decode()
+    )
     tampered = f"{head}.{tampered_body}.{good.split('.')[2]}"
     for token in (same_kid_other_key, unknown_kid, hs256, tampered):
         assert gateway.client.get("/api/v1/sync/limits", headers=bearer(token)).status_code == 401
@@ -95,7 +115,8 @@ def test_badly_signed_token_is_401(gateway, keys):
 def test_good_token_reaches_the_handler_as_a_v2_event(gateway, keys):
     token = keys.issue("user-42", email="a@example.com", ttl=300)
     answer = gateway.client.post(
-        "/api/v1/sync/pro-job/abc/start?x=1&x=2&y=", headers={**bearer(token), "X-Custom": "v", "Origin": ORIGIN},
+        "/api/v1/sync/pro-job/abc/start?x=1&x=2&y=",
+        headers={**bearer(token), "X-Custom": "v", "Origin": ORIGIN},
         json={"a": 1},
     )
     assert answer.status_code == 200 and answer.json() == {"ok": True}
@@ -119,8 +140,11 @@ def test_good_token_reaches_the_handler_as_a_v2_event(gateway, keys):
 
 
 def test_binary_body_is_base64(gateway, keys):
-    gateway.client.post("/api/v1/sync/pro-sync-process", headers={**bearer(keys.issue("u")), "content-type": "application/octet-stream"},
-                        content=b"\x00\xff")
+    gateway.client.post(
+        "/api/v1/sync/pro-sync-process",
+        headers={**bearer(keys.issue("u")), "content-type": "application/octet-stream"},
+        content=b"\x00\xff",
+    )
     (event,) = gateway.handler_calls
     assert event["isBase64Encoded"] is True and base64.b64decode(event["body"]) == b"\x00\xff"
 
@@ -149,15 +173,22 @@ def test_routes_match_the_deployed_api():
 
 
 def test_cors_preflight_is_answered_by_the_gateway(gateway):
-    answer = gateway.client.options("/api/v1/sync/pro-sync-process", headers={
-        "Origin": ORIGIN, "Access-Control-Request-Method": "POST",
-        "Access-Control-Request-Headers": "authorization,content-type,idempotency-key"})
+    answer = gateway.client.options(
+        "/api/v1/sync/pro-sync-process",
+        headers={
+            "Origin": ORIGIN,
+            "Access-Control-Request-Method": "POST",
+            "Access-Control-Request-Headers": "authorization,content-type,idempotency-key",
+        },
+    )
     assert answer.status_code == 204
     assert answer.headers["access-control-allow-origin"] == ORIGIN
     assert "POST" in answer.headers["access-control-allow-methods"]
     assert "authorization" in answer.headers["access-control-allow-headers"]
-    other = gateway.client.options("/api/v1/sync/pro-sync-process", headers={
-        "Origin": "https://evil.example", "Access-Control-Request-Method": "POST"})
+    other = gateway.client.options(
+        "/api/v1/sync/pro-sync-process",
+        headers={"Origin": "https://evil.example", "Access-Control-Request-Method": "POST"},
+    )
     assert "access-control-allow-origin" not in other.headers
     assert gateway.handler_calls == []
     unauthorized = gateway.client.get("/api/v1/sync/limits", headers={"Origin": ORIGIN})
