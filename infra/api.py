@@ -118,8 +118,8 @@ class Api(Construct):
                 ):
                     self.routes[f"{method} {PREFIX}{path}"] = route
 
-        self.url = f"https://{self.http_api.api_id}.execute-api.{self.http_api.stack.region}.amazonaws.com"
-        CfnOutput(self, "ApiUrl", value=self.url + PREFIX, description="Base URL of the ProSync API")
+        self.url = self.http_api.api_endpoint + PREFIX
+        CfnOutput(self, "ApiUrl", value=self.url, description="Base URL of the ProSync API")
 
     def _authorizer(self, config: StackConfig) -> apigw.IHttpRouteAuthorizer:
         if config.jwt_issuer:

@@ -159,10 +159,11 @@ class Functions(Construct):
 
         # submit: presigned GETs of the uploads for Sync.so.
         self._allow(self.submit, ["s3:GetObject"], [storage.uploads_arn()])
-        # download: multipart upload of the result, under results/ only.
+        # download: multipart upload of the result, under results/ only; it reads the result back
+        # (ranged GETs) to probe its duration when Sync.so does not report one.
         self._allow(
             self.download,
-            ["s3:PutObject", "s3:AbortMultipartUpload", "s3:ListMultipartUploadParts"],
+            ["s3:PutObject", "s3:AbortMultipartUpload", "s3:ListMultipartUploadParts", "s3:GetObject"],
             [storage.results_arn()],
         )
         for fn in (self.submit, self.poll, self.download):

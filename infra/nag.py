@@ -39,7 +39,9 @@ def acknowledgements(stack: ProSyncStack) -> list[Ack]:
     migrate = _arn_token(stack, stack.functions.migrate)
     executions = _flatten(stack.resolve(stack.functions.executions_arn))
     acks: list[Ack] = []
-    add = lambda path, rule, reason: acks.append(Ack(path, rule, reason))  # noqa: E731
+
+    def add(path: str, rule: str, reason: str) -> None:
+        acks.append(Ack(path, rule, reason))
 
     # --- IAM wildcards that are the narrowest form the service allows ---
     for role in FUNCTION_ROLES:

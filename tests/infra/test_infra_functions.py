@@ -134,7 +134,15 @@ def test_download_writes_only_under_results(synth):
     s3_actions = {
         a for s in synth.function_statements("download") for a in as_list(s["Action"]) if a.startswith("s3:")
     }
-    assert s3_actions == {"s3:PutObject", "s3:AbortMultipartUpload", "s3:ListMultipartUploadParts"}
+    assert s3_actions == {
+        "s3:PutObject",
+        "s3:AbortMultipartUpload",
+        "s3:ListMultipartUploadParts",
+        "s3:GetObject",  # reads its own result back to probe the duration
+    }
+    for statement in synth.function_statements("download"):
+        if any(a.startswith("s3:") for a in as_list(statement["Action"])):
+            assert all(render(r).endswith('"/results/*"]]}') for r in as_list(statement["Resource"]))
 
 
 def test_only_download_writes_results(synth):
