@@ -39,19 +39,24 @@ def emulator(request):
         yield server
 
 
+@pytest.fixture(scope="module")
+def moto_server():
+    with LocalAwsServer(no_sleep=True) as server:
+        yield server
+
+
 @pytest.fixture
-def local(database_url, emulator, monkeypatch):
-    """A fresh moto server with the bucket and the state machine; handlers see this test's env."""
+def local(database_url, emulator, moto_server, monkeypatch):
+    """moto emptied, with the bucket and the state machine; the handlers see this test's env."""
     monkeypatch.setenv("PROSYNC_WAIT_SCALE", "0")
     monkeypatch.setenv("MEDIA_BUCKET", BUCKET)
     monkeypatch.setenv("SYNC_API_BASE_URL", emulator.url)
     monkeypatch.setenv("SYNC_API_KEY", emulator.api_key)
     monkeypatch.setenv("POWERTOOLS_TRACE_DISABLED", "true")
-    with LocalAwsServer(no_sleep=True) as server:
-        server.reset()
-        server.client("s3").create_bucket(Bucket=BUCKET)
-        server.state_machine_arn = server.deploy()
-        yield server
+    moto_server.reset()  # also a cold start of every handler: settings and clients read this env
+    moto_server.client("s3").create_bucket(Bucket=BUCKET)
+    moto_server.state_machine_arn = moto_server.deploy()
+    yield moto_server
 
 
 @pytest.fixture

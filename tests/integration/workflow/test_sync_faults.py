@@ -4,6 +4,11 @@ import json
 
 import pytest
 
+from prosync.settings import SubmitSettings
+from prosync.syncso import SyncClient
+from prosync.workflow.jobstore import submit_request
+from prosync.workflow.submit import build_request, submit
+
 from .support import BUCKET
 
 
@@ -71,3 +76,28 @@ def test_deadline_fails_the_job_with_a_clear_timeout(jobs, emulator, monkeypatch
     job = jobs.job(job_id)
     assert (job.status.value, job.error_code) == ("failed", "deadline_exceeded")
     assert "deadline" in job.error_message and job.sync_generation_id in job.error_message
+
+
+def test_a_retried_submit_with_a_new_body_finds_the_generation_already_made(jobs, local, emulator):
+    """A retry after Sync.so took the first request re-signs the input URLs: same key, new body -> 409
+    IDEMPOTENCY_KEY_REUSED. Submit then finds the job's generation instead of failing or making a second."""
+    job_id = jobs.create()
+    event = submit_request(jobs.job(job_id))
+    settings, s3 = SubmitSettings(), local.client("s3")
+    with SyncClient(emulator.url, emulator.api_key) as sync:
+        first = sync.create_generation(build_request(event, settings, s3), idempotency_key=job_id)
+        answer = submit({**event, "options": {"sync_mode": "loop"}}, settings, sync, s3)  # another body
+
+    assert answer["generationId"] == first.id
+    stats = emulator.stats_snapshot()
+    assert stats["responses"]["create"] == {"201": 1, "409": 1}
+    assert sum(stats["generations"].values()) == 1
+
+
+def test_the_sync_api_key_can_come_from_secrets_manager(jobs, local, emulator, monkeypatch):
+    arn = local.client("secretsmanager").create_secret(
+        Name="prosync/sync-api-key", SecretString=json.dumps({"apiKey": emulator.api_key}))["ARN"]
+    monkeypatch.delenv("SYNC_API_KEY")
+    monkeypatch.setenv("SYNC_API_KEY_SECRET_ARN", arn)
+    job_id = jobs.create()
+    assert jobs.run(job_id).description["status"] == "SUCCEEDED"
