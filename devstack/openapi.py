@@ -4,12 +4,10 @@ The document is generated from the api handler's routes and pydantic models; a t
 committed copy drifts from it.
 """
 
-import os
 import sys
 
 
 def render() -> str:
-    os.environ.setdefault("AWS_DEFAULT_REGION", "us-east-1")  # importing the handler needs no AWS access
     from functions.api.handler import openapi_json
 
     return openapi_json() + "\n"

@@ -76,14 +76,16 @@ class FileDeclaration(WireModel):
 class VideoInputRequest(FileDeclaration):
     """The video: mp4, mov, webm or avi."""
 
-    content_type: str = Field(description="the MIME type the browser will send", **_doc(enum=list(VIDEO_TYPES)))
+    content_type: str = Field(description="the MIME type the browser will send",
+                              **_doc(enum=list(VIDEO_TYPES)))
 
 
 class AudioInputRequest(FileDeclaration):
     """One audio track: wav, mp3, ogg, flac, m4a or aac. `refId` is generated (`audio-<n>`, 1-based
     position) when absent."""
 
-    content_type: str = Field(description="the MIME type the browser will send", **_doc(enum=list(AUDIO_TYPES)))
+    content_type: str = Field(description="the MIME type the browser will send",
+                              **_doc(enum=list(AUDIO_TYPES)))
     ref_id: str | None = Field(default=None, **_doc(pattern=REF_ID_PATTERN))
 
 
@@ -180,7 +182,8 @@ class SegmentJobStatus(WireModel):
     updated_at: datetime
     started_at: datetime | None = None
     completed_at: datetime | None = None
-    history: list[JobHistoryEntry] | None = Field(default=None, description="status changes (status route only)")
+    history: list[JobHistoryEntry] | None = Field(default=None,
+                                                  description="status changes (status route only)")
 
 
 class JobList(WireModel):

@@ -42,7 +42,8 @@ def test_start_queues_the_job_and_starts_one_execution(api):
     assert job.status is JobStatus.QUEUED and job.execution_arn == execution["executionArn"]
     assert job.started_at is not None
     video, intro = job.inputs["video"], job.inputs["audios"]["intro"]
-    assert video["size"] == api.media["video"].stat().st_size and video["duration"] == pytest.approx(4.0, abs=0.05)
+    assert video["size"] == api.media["video"].stat().st_size
+    assert video["duration"] == pytest.approx(4.0, abs=0.05)
     assert intro["duration"] == pytest.approx(2.0, abs=0.05) and "wav" in intro["format"]
     assert [e.to_status for e in api.repo.events(job.id)] == [JobStatus.AWAITING_UPLOAD, JobStatus.QUEUED]
 

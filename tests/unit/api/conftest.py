@@ -1,3 +1,5 @@
+import warnings
+
 import pytest
 
 from prosync.aws import reset_clients
@@ -18,3 +20,9 @@ def fake_aws(monkeypatch):
     yield
     reset_clients()
     api_settings.cache_clear()
+
+
+@pytest.fixture(autouse=True)
+def _quiet_empty_metrics():
+    """Most requests add no metric; Powertools warns about that on every flush."""
+    warnings.filterwarnings("ignore", message="No application metrics to publish")

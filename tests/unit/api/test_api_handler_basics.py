@@ -120,6 +120,6 @@ def test_openapi_documents_the_error_body_and_the_enums():
     assert {"401", "403", "413", "422", "429"} <= set(create["responses"])
     schemas = spec["components"]["schemas"]
     assert "SegmentValidationError" in schemas
-    assert schemas["SyncOptions"]["properties"]["sync_mode"]["enum"] == ["bounce", "loop", "cut_off", "silence",
-                                                                          "remap"]
+    modes = schemas["SyncOptions"]["properties"]["sync_mode"]["enum"]
+    assert modes == ["bounce", "loop", "cut_off", "silence", "remap"]
     assert "sync-3" in schemas["ProSyncProcessRequest"]["properties"]["model"]["enum"]

@@ -35,9 +35,11 @@ def test_video_type_by_content_type_and_extension(name, content_type, field):
 
 
 @pytest.mark.parametrize("name, content_type", [
-    ("a.mp4", "video/mp4"), ("a.MOV", "video/quicktime"), ("a.webm", "video/webm"), ("a.avi", "video/x-msvideo")])
+    ("a.mp4", "video/mp4"), ("a.MOV", "video/quicktime"), ("a.webm", "video/webm"),
+    ("a.avi", "video/x-msvideo")])
 def test_allowed_videos(name, content_type):
-    v.check_file_type(FileDeclaration(file_name=name, content_type=content_type, size=1), VIDEO_TYPES, ["video"])
+    video = FileDeclaration(file_name=name, content_type=content_type, size=1)
+    v.check_file_type(video, VIDEO_TYPES, ["video"])
 
 
 @pytest.mark.parametrize("name, content_type", [
@@ -104,7 +106,8 @@ def test_unknown_model():
 def test_sync_mode_enum():
     for mode in ("bounce", "loop", "cut_off", "silence", "remap"):
         v.check_sync_options(SyncOptions(sync_mode=mode))
-    assert locs(fails(v.check_sync_options, SyncOptions(sync_mode="stretch"))) == [["body", "options", "sync_mode"]]
+    error = fails(v.check_sync_options, SyncOptions(sync_mode="stretch"))
+    assert locs(error) == [["body", "options", "sync_mode"]]
 
 
 @pytest.mark.parametrize("temperature", [-0.01, 1.01, math.nan])
@@ -154,7 +157,8 @@ def test_uploaded_object_must_exist():
 
 def test_uploaded_object_no_bigger_than_declared_or_cap():
     head = {"size": 1001, "content_type": "video/mp4"}
-    assert locs(fails(v.check_uploaded_object, ["video"], "v", DECLARED, head, 5000, status=413)) == [["video"]]
+    error = fails(v.check_uploaded_object, ["video"], "v", DECLARED, head, 5000, status=413)
+    assert locs(error) == [["video"]]
     head = {"size": 900, "content_type": "video/mp4"}
     fails(v.check_uploaded_object, ["video"], "v", DECLARED, head, 800, status=413)
     v.check_uploaded_object(["video"], "v", DECLARED, head, 5000)
@@ -166,10 +170,13 @@ def test_uploaded_content_type_must_match():
 
 
 def test_probed_media_must_be_what_was_declared():
-    info = SimpleNamespace(format_name="mov,mp4,m4a,3gp,3g2,mj2", has_video=True, has_audio=False, duration=4.0)
+    info = SimpleNamespace(format_name="mov,mp4,m4a,3gp,3g2,mj2", has_video=True, has_audio=False,
+                           duration=4.0)
     v.check_media_kind(["video"], "v", "video", DECLARED, info)
     fails(v.check_media_kind, ["video"], "v", "audio", DECLARED, info)  # no audio stream
-    fails(v.check_media_kind, ["video"], "v", "video", DECLARED, SimpleNamespace(**{**vars(info), "has_video": False}))
+    no_video = SimpleNamespace(**{**vars(info), "has_video": False})
+    fails(v.check_media_kind, ["video"], "v", "video", DECLARED, no_video)
     webm = SimpleNamespace(**{**vars(info), "format_name": "matroska,webm"})
     assert "not mp4" in fails(v.check_media_kind, ["video"], "v", "video", DECLARED, webm).message
-    fails(v.check_media_kind, ["video"], "v", "video", DECLARED, SimpleNamespace(**{**vars(info), "duration": None}))
+    no_duration = SimpleNamespace(**{**vars(info), "duration": None})
+    fails(v.check_media_kind, ["video"], "v", "video", DECLARED, no_duration)

@@ -21,7 +21,8 @@ def test_max_segments_comes_from_the_tier():
 
 
 def test_start_must_not_be_negative():
-    assert locs(fails(v.check_segment_times, [seg(0, 1), seg(-0.5, 0)])) == [["body", "segments", 1, "startTime"]]
+    error = fails(v.check_segment_times, [seg(0, 1), seg(-0.5, 0)])
+    assert locs(error) == [["body", "segments", 1, "startTime"]]
 
 
 def test_end_must_be_after_start():
@@ -115,8 +116,8 @@ def test_segments_must_end_within_the_video():
 
 
 def test_crops_must_end_within_their_audio():
-    error = fails(v.check_crops_within_audio, [seg(0, 1, ref="a", crop=(0, 2)), seg(1, 2, ref="b", crop=(1, 3))],
-                  {"a": 2.0, "b": 2.5})
+    segments = [seg(0, 1, ref="a", crop=(0, 2)), seg(1, 2, ref="b", crop=(1, 3))]
+    error = fails(v.check_crops_within_audio, segments, {"a": 2.0, "b": 2.5})
     assert locs(error) == [["segments", 1, "audioInput", "endTime"]]
 
 

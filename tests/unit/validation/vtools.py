@@ -17,7 +17,8 @@ def req(**overrides: Any) -> ProSyncProcessRequest:
     return ProSyncProcessRequest.model_validate(job_request(**overrides))
 
 
-def seg(start: float, end: float, ref: str = "intro", crop: tuple | None = None, **audio: Any) -> SegmentRequest:
+def seg(start: float, end: float, ref: str = "intro", crop: tuple | None = None,
+        **audio: Any) -> SegmentRequest:
     audio_input = {"refId": ref, **audio}
     if crop is not None:
         audio_input.update(startTime=crop[0], endTime=crop[1])

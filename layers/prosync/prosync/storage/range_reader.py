@@ -22,7 +22,9 @@ class S3RangeReader(io.RawIOBase):
         super().__init__()
         self.bucket, self.key = bucket, key
         self._s3 = s3 or client("s3")
-        self.size = size if size is not None else self._s3.head_object(Bucket=bucket, Key=key)["ContentLength"]
+        if size is None:
+            size = self._s3.head_object(Bucket=bucket, Key=key)["ContentLength"]
+        self.size = size
         self.block_size, self.cache_blocks, self.max_fetch_bytes = block_size, cache_blocks, max_fetch_bytes
         self._blocks: OrderedDict[int, bytes] = OrderedDict()
         self._pos = 0
