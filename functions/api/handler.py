@@ -26,6 +26,7 @@ from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.metrics import MetricUnit
 
 from prosync import api
+from prosync.api.common import DATABASE_UNAVAILABLE
 from prosync.db.connection import get_connection
 from prosync.db.repository import JobRepository
 from prosync.errors import ProSyncError, Unauthorized
@@ -208,6 +209,13 @@ def _unsupported_type(exc: RequestUnsupportedContentType) -> Response:
 def _service_error(exc: ServiceError) -> Response:  # Powertools' own (404 for an unknown route...)
     code = "not_found" if exc.status_code == 404 else "error"
     return _error(exc.status_code, code, exc.msg if exc.status_code != 404 else "no such route")
+
+
+@app.exception_handler(list(DATABASE_UNAVAILABLE))
+def _database_unavailable(exc: Exception) -> Response:
+    logger.warning("database unavailable", extra={"error": f"{type(exc).__name__}: {exc}"})
+    metrics.add_metric(name="DatabaseUnavailable", unit=MetricUnit.Count, value=1)
+    return _error(503, "database_unavailable", "the job store is unavailable; retry shortly")
 
 
 @app.exception_handler(Exception)

@@ -123,3 +123,23 @@ def test_openapi_documents_the_error_body_and_the_enums():
     modes = schemas["SyncOptions"]["properties"]["sync_mode"]["enum"]
     assert modes == ["bounce", "loop", "cut_off", "silence", "remap"]
     assert "sync-3" in schemas["ProSyncProcessRequest"]["properties"]["model"]["enum"]
+
+
+def test_an_unreachable_database_is_503(monkeypatch):
+    from prosync.settings import api_settings
+
+    monkeypatch.setenv("DATABASE_URL", "postgresql://nobody@127.0.0.1:1/none")
+    api_settings.cache_clear()
+    answer = call("GET", "/sync/limits", user="u1")
+    assert answer.status == 503 and answer.code == "database_unavailable"
+
+
+def test_an_unexpected_error_is_a_500_that_leaks_nothing(monkeypatch):
+    from functions.api import handler
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("secret internals at /var/task/x.py")
+
+    monkeypatch.setattr(handler.api, "get_limits", broken)
+    answer = call("GET", "/sync/limits", user="u1")
+    assert answer.status == 500 and answer.code == "internal_error" and "secret" not in json.dumps(answer.body)

@@ -7,6 +7,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from uuid import UUID
 
+import psycopg
+
 from prosync.db.records import JobEvent, JobRecord
 from prosync.db.repository import JobRepository
 from prosync.errors import JobNotFound, ValidationFailed
@@ -14,6 +16,9 @@ from prosync.jobs.status import STAGE, JobStatus
 from prosync.models import JobError, JobHistoryEntry, SegmentJobStatus
 from prosync.settings import ApiSettings
 from prosync.storage.presign import presign_download
+
+# A dropped or unreachable database: the handler answers 503 (the next request reconnects).
+DATABASE_UNAVAILABLE: tuple[type[Exception], ...] = (psycopg.OperationalError,)
 
 
 @dataclass(frozen=True)
