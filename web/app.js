@@ -68,9 +68,10 @@ function progressRow(label) {
 
 function showStatus(s) {
   const at = STAGES.indexOf(s.status);
+  const reached = new Set((s.history || []).map((h) => h.toStatus));  // failed/canceled: how far it got
   $("#stages").innerHTML = STAGES.map((name, i) => {
-    let cls = i < at || s.status === "completed" ? "done" : i === at ? "current" : "";
-    if (at < 0 && i === 0) cls = "bad";
+    const cls = i < at || s.status === "completed" || (at < 0 && reached.has(name)) ? "done"
+      : i === at ? "current" : "";
     return `<li class="${cls}" data-status="${name}">${name.replace("_", " ")}</li>`;
   }).join("") + (at < 0 ? `<li class="bad" data-status="${s.status}">${s.status}</li>` : "");
   $("#job-progress").value = s.progress ?? 0;
@@ -113,6 +114,17 @@ async function run() {
 }
 
 async function follow(jobId) {
+  const cancel = $("#cancel");
+  cancel.hidden = false;
+  cancel.disabled = false;
+  cancel.onclick = async () => {
+    cancel.disabled = true;
+    try { await api.cancel(jobId); } catch (err) { $("#job-error").textContent = err.message; }
+  };
+  try { await poll(jobId); } finally { cancel.hidden = true; }
+}
+
+async function poll(jobId) {
   for (;;) {
     const s = await api.status(jobId);
     showStatus(s);
