@@ -102,10 +102,15 @@ def test_validation_errors_name_the_field(local_stack, cli_env, media):
         "0-3:a",
         "--segment",
         "2-4:a",
-        env=cli_env,
+        "--api",  # as against a deployed API: no state file needed
+        local_stack.api_url,
+        "--token",
+        local_stack.issue_token("pro"),
+        env={**cli_env, "PROSYNC_HOME": "/nonexistent"},
     )
     assert done.returncode == 1
     assert "422" in done.stderr and "segments.1" in done.stderr, done.stderr
+    assert done.stdout == ""  # no job id: no job
     free = ProSyncClient(local_stack.url, local_stack.issue_token("free"))
     request = build_request(
         media["video"], {"a": media["a"]}, [{"startTime": 0, "endTime": 1, "audioInput": {"refId": "a"}}]
