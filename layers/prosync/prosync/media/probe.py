@@ -7,8 +7,6 @@ Anything FFmpeg cannot read raises `MediaUnreadable` (the caller names the file 
 
 from dataclasses import dataclass
 
-import av
-
 from prosync.storage.range_reader import FetchBudgetExceeded, S3RangeReader
 
 # Enough for FFmpeg to find the streams of any file we accept, small enough to stay cheap.
@@ -34,6 +32,8 @@ class MediaInfo:
 
 def probe(fileobj, *, bytes_read=lambda: 0) -> MediaInfo:
     """Open a seekable binary file object with PyAV and describe it."""
+    import av  # imported on first use: a cold start that never probes does not pay for it
+
     try:
         with av.open(fileobj, mode="r", container_options=_CONTAINER_OPTIONS) as container:
             video = container.streams.video[0] if container.streams.video else None
@@ -64,6 +64,8 @@ def probe_object(bucket: str, key: str, size: int | None = None, *,
 
 def _duration(container) -> float | None:
     """The container's duration, else the longest stream's (None when neither is known)."""
+    import av
+
     if container.duration:
         return container.duration / av.time_base
     durations = [float(s.duration * s.time_base) for s in container.streams if s.duration and s.time_base]
