@@ -18,7 +18,14 @@ from rich.table import Table
 
 from devstack.client import ApiError, ProSyncClient, build_request
 from devstack.localstack import LocalStack
-from devstack.media_samples import make_tone, make_tone_sequence, make_video, media_duration
+from devstack.media_samples import (
+    decode_audio_pcm,
+    make_tone,
+    make_tone_sequence,
+    make_video,
+    media_duration,
+    tone_profile,
+)
 from devstack.progress import print_api_error, run_job
 
 VIDEO_SECONDS = 8.0
@@ -27,6 +34,7 @@ SEGMENTS = [  # (start, end, refId, crop)
     (3.0, 5.0, "middle", (0.5, 2.5)),
     (5.5, 7.5, "outro", None),
 ]
+TONES = {"intro": 440, "middle": 660, "outro": 880}
 
 
 def register(sub) -> None:
@@ -40,9 +48,9 @@ def make_inputs(folder: Path) -> tuple[Path, dict[str, Path]]:
     folder.mkdir(parents=True, exist_ok=True)
     video = make_video(folder / "talk.mp4", VIDEO_SECONDS, size=(320, 240))
     audios = {
-        "intro": make_tone(folder / "intro.wav", 2.0, 440),
-        "middle": make_tone_sequence(folder / "middle.mp3", [(0.5, 0), (2.0, 660), (0.5, 0)]),
-        "outro": make_tone(folder / "outro.ogg", 2.0, 880),
+        "intro": make_tone(folder / "intro.wav", 2.0, TONES["intro"]),
+        "middle": make_tone_sequence(folder / "middle.mp3", [(0.5, 0), (2.0, TONES["middle"]), (0.5, 0)]),
+        "outro": make_tone(folder / "outro.ogg", 2.0, TONES["outro"]),
     }
     return video, audios
 
@@ -192,6 +200,10 @@ def check_output(console: Console, path: Path, expected_seconds: float) -> bool:
             f"{audio.codec_context.name} {audio.codec_context.sample_rate} Hz, "
             f"{frames['audio']} frames decoded",
         )
+        pcm = decode_audio_pcm(path, 8000)
+        for start, end, ref, _ in SEGMENTS:  # which tone plays over each segment
+            _, heard = tone_profile(pcm, 8000, start + 0.1, end - 0.1)
+            table.add_row(f"{start:.1f}-{end:.1f} s", f"{heard:.0f} Hz heard ({ref}'s tone: {TONES[ref]} Hz)")
     console.print(table)
     problems = []
     if not frames["video"]:
