@@ -30,7 +30,8 @@ def local_stack(stack_home):
     ARTIFACTS.mkdir(exist_ok=True)
     log = (ARTIFACTS / "prosync-up.log").open("w")
     env = {**os.environ, "PROSYNC_HOME": str(stack_home), "PYTHONUNBUFFERED": "1", "COLUMNS": "200"}
-    env.pop("DATABASE_URL", None)  # the stack makes its own cluster, as `prosync up` does
+    for name in ("DATABASE_URL", "SYNC_API_KEY", "SYNC_API_BASE_URL"):  # its own cluster, the emulator
+        env.pop(name, None)
     proc = subprocess.Popen(
         [sys.executable, "-m", "devstack.cli", "up", "--port", "0"],
         cwd=REPO,
