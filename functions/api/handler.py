@@ -69,7 +69,7 @@ def _errors(*codes: int) -> dict[int, dict]:
 
 # -- the caller and the job store ----------------------------------------------------------------
 
-PUBLIC_PATHS = ("/health", "/swagger")  # (also under the prefix and a stage): no caller needed
+PUBLIC_PATHS = ("/health", "/swagger", "/openapi.json")  # (also under the prefix and a stage): no caller needed
 
 
 def caller_of(event: dict) -> api.Caller | None:
@@ -172,6 +172,12 @@ app.enable_swagger(path="/swagger", **OPENAPI)
 def openapi_json() -> str:
     """The OpenAPI document (what `/swagger?format=json` serves; `make openapi` writes it to docs/)."""
     return app.get_openapi_json_schema(**OPENAPI)
+
+
+@app.get("/openapi.json", include_in_schema=False)
+def openapi_document():  # no return annotation: Powertools would model it
+    """The OpenAPI document at the route the HTTP API leaves public for client generators."""
+    return Response(status_code=200, content_type=content_types.APPLICATION_JSON, body=openapi_json())
 
 
 # -- errors: every failure becomes the one error body, here ----------------------------------------

@@ -37,6 +37,8 @@ def test_swagger_ui_and_openapi_json_need_no_token():
     assert page.status == 200 and "swagger-ui" in page.body.lower()
     spec = invoke(http_event("GET", "/swagger", query={"format": "json"}))
     assert spec.status == 200 and "/api/v1/sync/pro-sync-process" in spec.body["paths"]
+    document = invoke(http_event("GET", "/openapi.json"))
+    assert document.status == 200 and document.body["paths"] == spec.body["paths"]
 
 
 @pytest.mark.parametrize("method, path, body", PROTECTED)
