@@ -53,7 +53,10 @@ class RunningStack:
             env=env, cwd=str(ROOT), stdout=self.log, stderr=subprocess.STDOUT)
 
     def __enter__(self):
-        from devstack.localstack import StackInfo
+        try:
+            from devstack.stackstate import StackInfo
+        except ImportError:
+            from devstack.localstack import StackInfo
 
         deadline = time.monotonic() + 120
         while time.monotonic() < deadline:
