@@ -22,6 +22,7 @@ from dataclasses import asdict
 from pathlib import Path
 
 from devstack.gateway import DEV_AUDIENCE, DEV_ISSUER, CorsConfig, DevKeys, Gateway, JwtAuthorizer
+from devstack.gateway.auth import KEY_FILE
 from devstack.gateway.cors import DEV_ORIGINS
 from devstack.stackstate import (
     DEV_USERS,
@@ -64,13 +65,17 @@ class LocalStack:
         self._stops: list = []
         self._saved_env: dict[str, str | None] = {}
         self.keys = self.gateway = self.aws = self.emulator = None
-        self.database_url = self.sync_api_base_url = self.state_machine_arn = self.cluster_dir = ""
+        self.database_url = self.sync_api_base_url = self.state_machine_arn = self.cluster_dir = (
+            self.bucket
+        ) = ""
+        self.started_at = 0.0
 
     # lifecycle ---------------------------------------------------------------------------------
     def start(self) -> LocalStack:
         if str(REPO) not in sys.path:  # functions/ (the Lambda handlers) is not an installed package
             sys.path.insert(0, str(REPO))
         self._quiet_logs()
+        self.started_at = time.time()
         try:
             self._start_database()
             self._start_syncso()
@@ -159,12 +164,13 @@ class LocalStack:
         for name, value in {"PROSYNC_WAIT_SCALE": str(self.wait_scale), "MEDIA_BUCKET": BUCKET}.items():
             if name not in os.environ:
                 self._setenv(**{name: value})
+        self.bucket = os.environ["MEDIA_BUCKET"]
         self.aws = LocalAwsServer(port=free_port()).start()
         self._stops.append(self.aws.stop)
         s3 = self.aws.client("s3")
-        s3.create_bucket(Bucket=os.environ["MEDIA_BUCKET"])
+        s3.create_bucket(Bucket=self.bucket)
         s3.put_bucket_cors(
-            Bucket=os.environ["MEDIA_BUCKET"],
+            Bucket=self.bucket,
             CORSConfiguration={
                 "CORSRules": [
                     {
@@ -223,14 +229,14 @@ class LocalStack:
             url=self.url,
             api_url=f"{self.url}/api/v1",
             database_url=self.database_url,
-            key_path=str((self.state_dir or Path()) / "dev-jwt-key.pem") if self.state_dir else "",
+            key_path=str(self.state_dir / KEY_FILE) if self.state_dir else "",
             issuer=DEV_ISSUER,
             audience=DEV_AUDIENCE,
             aws_endpoint_url=self.aws.endpoint_url,
             sync_api_base_url=self.sync_api_base_url,
-            bucket=os.environ["MEDIA_BUCKET"],
+            bucket=self.bucket,
             state_machine_arn=self.state_machine_arn,
-            started_at=time.time(),
+            started_at=self.started_at,
             cluster_dir=self.cluster_dir,
         )
 
