@@ -3,7 +3,7 @@
 The routes only turn events into the use cases' arguments (`prosync.api`) and their answers into
 responses; every error becomes the one error body here, in one place. The caller is the JWT's
 `sub`/`email` (claims put there by the authorizer); no claims -> 401. `/health`, `/api/v1/health` and
-`/swagger` (Swagger UI; `?format=json` gives the OpenAPI document) need no caller.
+`/api/v1/swagger` (Swagger UI; `?format=json` or `/api/v1/openapi.json` give the OpenAPI document) need no caller.
 
 Imports only `prosync.*`, Powertools and the standard library: this file is `handler.lambda_handler`
 on Lambda and `functions.api.handler` in tests and the local stack.
@@ -166,7 +166,7 @@ def health() -> HealthResponse:
 
 app.include_router(router, prefix=PREFIX)
 app.get("/health", include_in_schema=False)(health)
-app.enable_swagger(path="/swagger", **OPENAPI)
+app.enable_swagger(path=f"{PREFIX}/swagger", **OPENAPI)
 
 
 def openapi_json() -> str:
@@ -174,7 +174,7 @@ def openapi_json() -> str:
     return app.get_openapi_json_schema(**OPENAPI)
 
 
-@app.get("/openapi.json", include_in_schema=False)
+@app.get(f"{PREFIX}/openapi.json", include_in_schema=False)
 def openapi_document():  # no return annotation: Powertools would model it
     """The OpenAPI document at the route the HTTP API leaves public for client generators."""
     return Response(status_code=200, content_type=content_types.APPLICATION_JSON, body=openapi_json())

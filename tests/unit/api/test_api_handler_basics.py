@@ -33,11 +33,11 @@ def test_health_needs_no_token(path):
 
 
 def test_swagger_ui_and_openapi_json_need_no_token():
-    page = invoke(http_event("GET", "/swagger"))
+    page = invoke(http_event("GET", "/api/v1/swagger"))
     assert page.status == 200 and "swagger-ui" in page.body.lower()
-    spec = invoke(http_event("GET", "/swagger", query={"format": "json"}))
+    spec = invoke(http_event("GET", "/api/v1/swagger", query={"format": "json"}))
     assert spec.status == 200 and "/api/v1/sync/pro-sync-process" in spec.body["paths"]
-    document = invoke(http_event("GET", "/openapi.json"))
+    document = invoke(http_event("GET", "/api/v1/openapi.json"))
     assert document.status == 200 and document.body["paths"] == spec.body["paths"]
 
 
@@ -145,3 +145,13 @@ def test_an_unexpected_error_is_a_500_that_leaks_nothing(monkeypatch):
     monkeypatch.setattr(handler.api, "get_limits", broken)
     answer = call("GET", "/sync/limits", user="u1")
     assert answer.status == 500 and answer.code == "internal_error" and "secret" not in json.dumps(answer.body)
+
+
+def test_every_public_route_of_the_http_api_is_served_without_a_token():
+    from devstack.gateway.routes import ROUTES
+
+    public = [r for r in ROUTES if r.public]
+    assert public
+    for route in public:
+        answer = invoke(http_event(route.method, route.template))
+        assert answer.status == 200, route.key
