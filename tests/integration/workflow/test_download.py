@@ -12,7 +12,7 @@ from prosync.settings import MIB, DownloadSettings
 from prosync.syncso import SyncClient
 from prosync.workflow.download import download
 from prosync.workflow.errors import DownloadFailed, OutputUrlExpired
-from prosync.workflow.probe import s3_media_duration
+from prosync.media.probe import probe_object
 from prosync.workflow.runtime import http_client
 
 from .support import BUCKET
@@ -82,8 +82,8 @@ def test_an_output_url_that_stays_expired_raises_output_url_expired(step, local,
 def test_duration_is_probed_from_s3_with_ranged_reads_when_sync_gives_none(local, media):
     s3 = local.client("s3")
     s3.upload_file(str(media["video"]), BUCKET, "results/probe/video.mp4")
-    probed = s3_media_duration(s3, BUCKET, "results/probe/video.mp4")
-    assert probed == pytest.approx(media_duration(media["video"]))
+    probed = probe_object(BUCKET, "results/probe/video.mp4", s3=s3)
+    assert probed.duration == pytest.approx(media_duration(media["video"]))
 
 
 def test_workflow_retries_a_broken_download_and_leaves_no_parts(jobs, emulator, tmp_path):

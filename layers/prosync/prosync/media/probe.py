@@ -56,9 +56,9 @@ def probe(fileobj, *, bytes_read=lambda: 0) -> MediaInfo:
 
 
 def probe_object(bucket: str, key: str, size: int | None = None, *,
-                 max_fetch_bytes: int = 64 * 1024 * 1024) -> MediaInfo:
+                 max_fetch_bytes: int = 64 * 1024 * 1024, s3=None) -> MediaInfo:
     """Probe an S3 object with ranged reads (at most `max_fetch_bytes` fetched)."""
-    reader = S3RangeReader(bucket, key, size, max_fetch_bytes=max_fetch_bytes)
+    reader = S3RangeReader(bucket, key, size, max_fetch_bytes=max_fetch_bytes, s3=s3)
     return probe(reader, bytes_read=lambda: reader.bytes_fetched)
 
 

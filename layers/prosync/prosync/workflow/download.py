@@ -19,11 +19,11 @@ from typing import Any
 
 import httpx
 
+from prosync.media.probe import probe_object
 from prosync.settings import DownloadSettings
 from prosync.storage.multipart import EmptyUpload, UploadResult, upload_stream
 from prosync.syncso import SyncClient
 from prosync.workflow.errors import DownloadFailed, OutputUrlExpired
-from prosync.workflow.probe import s3_media_duration
 
 EXPIRED = (403, 410)
 
@@ -54,7 +54,7 @@ def download(event: dict[str, Any], settings: DownloadSettings, s3, http: httpx.
             raise OutputUrlExpired(f"the output URL of generation {generation_id} answered {exc}, "
                                    "also after asking Sync.so for a fresh one") from None
     if not duration or duration <= 0:
-        duration = s3_media_duration(s3, settings.media_bucket, key)
+        duration = probe_object(settings.media_bucket, key, uploaded.size, s3=s3).duration
     return {"resultKey": key, "size": uploaded.size, "duration": duration}
 
 
