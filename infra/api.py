@@ -21,16 +21,8 @@ from constructs import Construct
 
 from infra.config import StackConfig
 
-PREFIX = "/api/v1"
-PUBLIC_ROUTES = [("GET", "/health"), ("GET", "/swagger"), ("GET", "/openapi.json")]
-PROTECTED_ROUTES = [
-    ("POST", "/sync/pro-sync-process"),
-    ("POST", "/sync/pro-job/{job_id}/start"),
-    ("GET", "/sync/pro-job/{job_id}/status"),
-    ("GET", "/sync/pro-jobs"),
-    ("POST", "/sync/pro-job/{job_id}/cancel"),
-    ("GET", "/sync/limits"),
-]
+from prosync.routes import PREFIX, PROTECTED_ROUTES, PUBLIC_ROUTES
+
 THROTTLE_RATE = 50  # requests/s, steady state, whole stage
 THROTTLE_BURST = 100
 

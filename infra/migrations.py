@@ -4,7 +4,6 @@ Its only property is a hash of the migration files, so CloudFormation calls it o
 every deploy that changes a migration; the runner itself skips what is already applied.
 """
 
-import hashlib
 
 from aws_cdk import CustomResource
 from aws_cdk import aws_lambda as lambda_
@@ -12,19 +11,9 @@ from aws_cdk import aws_logs as logs
 from aws_cdk import custom_resources as cr
 from constructs import Construct
 
-from infra.config import REPO_ROOT, StackConfig
+from infra.config import StackConfig
 from infra.database import Database
-
-MIGRATIONS_DIR = REPO_ROOT / "layers" / "prosync" / "prosync" / "db" / "migrations"
-
-
-def migrations_hash() -> str:
-    """sha256 over the names and contents of the numbered SQL files, in order."""
-    digest = hashlib.sha256()
-    for path in sorted(MIGRATIONS_DIR.glob("*.sql")):
-        digest.update(path.name.encode() + b"\0" + path.read_bytes() + b"\0")
-    return digest.hexdigest()
-
+from prosync.db.migrate import migrations_digest
 
 class Migrations(Construct):
     def __init__(
@@ -61,7 +50,7 @@ class Migrations(Construct):
             "Run",
             service_token=self.provider.service_token,
             resource_type="Custom::ProSyncMigrations",
-            properties={"MigrationsHash": migrations_hash()},
+            properties={"MigrationsHash": migrations_digest()},
         )
         # Run only once the proxy can reach the instance (target group registered).
         self.resource.node.add_dependency(database.proxy)

@@ -1,4 +1,4 @@
-"""The HTTP API's routes, as infra/api.py declares them (a unit test keeps the two equal).
+"""The HTTP API's routes (`prosync.routes`, the table infra/api.py deploys) as the gateway matches them.
 
 API Gateway matches a request to one route, names it in `routeKey` ("POST /api/v1/sync/pro-job/{job_id}/start"),
 fills `pathParameters`, and answers 404 `{"message":"Not Found"}` itself when no route matches.
@@ -9,16 +9,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-PREFIX = "/api/v1"
-PUBLIC_ROUTES = [("GET", "/health"), ("GET", "/swagger"), ("GET", "/openapi.json")]
-PROTECTED_ROUTES = [
-    ("POST", "/sync/pro-sync-process"),
-    ("POST", "/sync/pro-job/{job_id}/start"),
-    ("GET", "/sync/pro-job/{job_id}/status"),
-    ("GET", "/sync/pro-jobs"),
-    ("POST", "/sync/pro-job/{job_id}/cancel"),
-    ("GET", "/sync/limits"),
-]
+from prosync.routes import PREFIX, PROTECTED_ROUTES, PUBLIC_ROUTES
+
 
 
 @dataclass(frozen=True)

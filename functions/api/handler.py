@@ -34,9 +34,9 @@ from prosync.jobs.status import JobStatus
 from prosync.models import (
     HealthResponse, JobList, LimitsResponse, ProSyncProcessRequest, ProSyncProcessResponse, SegmentJobStatus,
     SegmentValidationError)
+from prosync.routes import PREFIX
 from prosync.settings import api_settings
 
-PREFIX = "/api/v1"
 SERVICE = os.environ.get("POWERTOOLS_SERVICE_NAME", "prosync-api")
 logger = Logger(service=SERVICE)
 tracer = Tracer(service=SERVICE)

@@ -1,8 +1,7 @@
 """Database: encrypted Postgres 16 behind an IAM-auth, TLS-only RDS Proxy; migrations on deploy."""
 
-import hashlib
 
-from infra.migrations import MIGRATIONS_DIR, migrations_hash
+from prosync.db.migrate import migrations_digest
 from infra.network import DB_PORT
 
 
@@ -46,10 +45,7 @@ def test_proxy_requires_iam_auth_and_tls(synth):
 
 def test_migrations_run_by_a_custom_resource_keyed_on_the_migration_files(synth):
     (resource,) = synth.resources("Custom::ProSyncMigrations").values()
-    digest = hashlib.sha256()
-    for path in sorted(MIGRATIONS_DIR.glob("*.sql")):
-        digest.update(path.name.encode() + b"\0" + path.read_bytes() + b"\0")
-    assert resource["Properties"]["MigrationsHash"] == digest.hexdigest() == migrations_hash()
+    assert resource["Properties"]["MigrationsHash"] == migrations_digest()
     framework = synth.logical_id(synth.stack.migrations.framework_function)
     assert resource["Properties"]["ServiceToken"] == {"Fn::GetAtt": [framework, "Arn"]}
     depends = set(resource["DependsOn"])
@@ -60,11 +56,11 @@ def test_migrations_run_by_a_custom_resource_keyed_on_the_migration_files(synth)
     assert framework_env["USER_ON_EVENT_FUNCTION_ARN"] == {"Fn::GetAtt": [migrate, "Arn"]}
 
 
-def test_migration_hash_changes_with_the_files(tmp_path, monkeypatch):
-    import infra.migrations as migrations
+def test_migration_hash_changes_with_the_files(monkeypatch):
+    from prosync.db import migrate
 
-    (tmp_path / "0001_a.sql").write_text("create table a();")
-    monkeypatch.setattr(migrations, "MIGRATIONS_DIR", tmp_path)
-    first = migrations.migrations_hash()
-    (tmp_path / "0002_b.sql").write_text("create table b();")
-    assert migrations.migrations_hash() != first
+    files = [migrate.Migration("0001", "a", "create table a();")]
+    monkeypatch.setattr(migrate, "load_migrations", lambda: list(files))
+    first = migrate.migrations_digest()
+    files.append(migrate.Migration("0002", "b", "create table b();"))
+    assert migrate.migrations_digest() != first

@@ -163,15 +163,6 @@ def test_unknown_routes_are_404_without_the_lambda(gateway, keys):
     assert gateway.handler_calls == []
 
 
-def test_routes_match_the_deployed_api():
-    api = pytest.importorskip("infra.api")
-    from devstack.gateway import routes
-
-    assert routes.PREFIX == api.PREFIX
-    assert routes.PUBLIC_ROUTES == api.PUBLIC_ROUTES
-    assert routes.PROTECTED_ROUTES == api.PROTECTED_ROUTES
-
-
 def test_cors_preflight_is_answered_by_the_gateway(gateway):
     answer = gateway.client.options(
         "/api/v1/sync/pro-sync-process",

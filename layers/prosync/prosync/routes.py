@@ -1,0 +1,16 @@
+"""The HTTP API's routes: one table used by the CDK stack (API Gateway routes and which need a JWT),
+the local gateway (route matching, 404s) and the api handler (the prefix).
+
+Pure data on purpose: importing it costs nothing and pulls in no AWS or CDK code.
+"""
+
+PREFIX = "/api/v1"
+PUBLIC_ROUTES = [("GET", "/health"), ("GET", "/swagger"), ("GET", "/openapi.json")]
+PROTECTED_ROUTES = [
+    ("POST", "/sync/pro-sync-process"),
+    ("POST", "/sync/pro-job/{job_id}/start"),
+    ("GET", "/sync/pro-job/{job_id}/status"),
+    ("GET", "/sync/pro-jobs"),
+    ("POST", "/sync/pro-job/{job_id}/cancel"),
+    ("GET", "/sync/limits"),
+]
