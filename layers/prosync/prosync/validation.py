@@ -76,7 +76,12 @@ def find_overlaps(ranges: Sequence[tuple[float, float]]) -> list[tuple[int, int]
 def check_no_overlap(segments: Sequence[SegmentRequest], root: Loc = BODY) -> None:
     """No two segments overlap, whatever the input order; touching (a.end == b.start) is fine."""
     pairs = find_overlaps([(s.start_time, s.end_time) for s in segments])
-    _raise_if([detail([*root, "segments", j], f"overlaps segment {i}") for i, j in pairs],
+    def message(i: int, j: int) -> str:
+        a, b = segments[i], segments[j]
+        return (f"{b.start_time:g}-{b.end_time:g} s overlaps segments[{i}] "
+                f"({a.start_time:g}-{a.end_time:g} s)")
+
+    _raise_if([detail([*root, "segments", j], message(i, j)) for i, j in pairs],
               "segments overlap")
 
 
