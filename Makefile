@@ -9,6 +9,7 @@ STAMP := $(VENV)/.installed
 help:
 	@echo "make demo   - set up everything and run a 3-segment job through the local stack"
 	@echo "make test   - set up everything and run the whole test suite"
+	@echo "make test-fast - the suite without the browser and layer-bundling tests"
 	@echo "make synth  - synthesize the CDK stack offline into cdk.out/"
 	@echo "make bench  - run the benchmarks in bench/"
 
@@ -29,6 +30,10 @@ test: deps venv
 	@scripts/ensure-system-deps.sh --browser
 	$(PY) -m pytest $(PYTEST_ARGS); rc=$$?; \
 	if [ $$rc -eq 5 ]; then echo "pytest collected no tests: failing"; exit 1; fi; exit $$rc
+
+# The quick loop while coding: no browser and no arm64 layer build.
+test-fast: deps venv
+	$(PY) -m pytest -m "not browser and not bundling" $(PYTEST_ARGS)
 
 demo: deps venv
 	$(VENV)/bin/prosync demo
