@@ -9,6 +9,7 @@ alike. The create body is the design's 2-audio, 2-segment example; status reads 
 
 from __future__ import annotations
 
+import shutil
 import subprocess
 import tempfile
 import time
@@ -71,6 +72,7 @@ class RunningStack:
     def __exit__(self, *exc):
         _stop(self.proc)
         self.log.close()
+        shutil.rmtree(self.dir, ignore_errors=True)
 
 
 def run(quick: bool = False) -> BenchResult:
