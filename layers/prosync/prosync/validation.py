@@ -150,6 +150,20 @@ def check_file_type(file: FileDeclaration, allowed: Mapping[str, tuple[str, ...]
                                   f"extension {ext!r} does not match content type {content_type!r}")
 
 
+MAX_FILE_NAME_CHARS = 1024
+_UNSTORABLE = re.compile(r"[\x00-\x1f\x7f\ud800-\udfff]")  # control characters, lone surrogates
+
+
+def check_file_name(file: FileDeclaration, loc: Loc) -> None:
+    """1-1024 characters of text: no control character (Postgres cannot store NUL) and no lone
+    surrogate (not encodable as UTF-8). Only the extension is used; the name is kept for display."""
+    if len(file.file_name) > MAX_FILE_NAME_CHARS:
+        raise ValidationFailed.at([*loc, "fileName"], f"fileName is longer than {MAX_FILE_NAME_CHARS} characters")
+    if _UNSTORABLE.search(file.file_name):
+        raise ValidationFailed.at([*loc, "fileName"], "fileName may not contain control characters "
+                                  "or invalid Unicode")
+
+
 def check_positive_sizes(request: ProSyncProcessRequest, root: Loc = BODY) -> None:
     files = [([*root, "video"], request.video)]
     files += [([*root, "audios", i], a) for i, a in enumerate(request.audios)]
@@ -263,7 +277,9 @@ def validate_create(request: ProSyncProcessRequest, limits: TierLimits | None,
     _collect([
         lambda: check_model(request.model), lambda: check_sync_options(request.options),
         lambda: check_output_file_name(request.output_file_name),
+        lambda: check_file_name(request.video, [*BODY, "video"]),
         lambda: check_file_type(request.video, VIDEO_TYPES, [*BODY, "video"]),
+        *[(lambda i=i, a=a: check_file_name(a, [*BODY, "audios", i])) for i, a in enumerate(audios)],
         *[(lambda i=i, a=a: check_file_type(a, AUDIO_TYPES, [*BODY, "audios", i]))
           for i, a in enumerate(audios)],
         lambda: check_positive_sizes(request),

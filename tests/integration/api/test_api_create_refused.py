@@ -66,6 +66,13 @@ CASES = {
     "sync_mode": (job_request(options={"sync_mode": "stretch"}), 422, ["body", "options", "sync_mode"]),
     "temperature": (job_request(options={"temperature": 1.5}), 422, ["body", "options", "temperature"]),
     "outputFileName": (job_request(outputFileName="out.mp4"), 422, ["body", "outputFileName"]),
+    # text Postgres cannot store (NUL) or UTF-8 cannot encode (a lone surrogate) was a 500
+    "NUL in a file name": (mutated(lambda b: b["video"].update(fileName="ta\u0000lk.mp4")), 422,
+                           ["body", "video", "fileName"]),
+    "lone surrogate in a file name": (mutated(lambda b: b["audios"][1].update(fileName="out\ud800ro.mp3")),
+                                      422, ["body", "audios", 1, "fileName"]),
+    "file name over 1024 characters": (mutated(lambda b: b["video"].update(fileName="t" * 1021 + ".mp4")),
+                                       422, ["body", "video", "fileName"]),
     "video one byte over": (mutated(lambda b: b["video"].update(size=PRO.max_video_bytes + 1)), 413,
                             ["body", "video", "size"]),
     "audio one byte over": (mutated(lambda b: b["audios"][1].update(size=PRO.max_audio_bytes + 1)), 413,

@@ -180,3 +180,14 @@ def test_probed_media_must_be_what_was_declared():
     assert "not mp4" in fails(v.check_media_kind, ["video"], "v", "video", DECLARED, webm).message
     no_duration = SimpleNamespace(**{**vars(info), "duration": None})
     fails(v.check_media_kind, ["video"], "v", "video", DECLARED, no_duration)
+
+
+@pytest.mark.parametrize("name", ["ta\x00lk.mp4", "ta\ud800lk.mp4", "ta\nlk.mp4", "t" * 1021 + ".mp4"])
+def test_file_names_postgres_and_utf8_cannot_hold_are_refused(name):
+    video = FileDeclaration(file_name=name, content_type="video/mp4", size=1)
+    assert locs(fails(v.check_file_name, video, ["body", "video"])) == [["body", "video", "fileName"]]
+
+
+def test_ordinary_file_names_pass():
+    for name in ["talk.mp4", "Ünïcödé take 2 (final).mp4", "t" * 1020 + ".mp4"]:
+        v.check_file_name(FileDeclaration(file_name=name, content_type="video/mp4", size=1), ["video"])
