@@ -9,6 +9,7 @@ Imports only `prosync.*`, Powertools and the standard library: this file is `han
 on Lambda and `functions.api.handler` in tests and the local stack.
 """
 
+import json
 import os
 import warnings
 from typing import Annotated, Any
@@ -231,6 +232,20 @@ def _unexpected(exc: Exception) -> Response:
     return _error(500, "internal_error", "internal error; try again later")
 
 
+def _refused_unparsed(status: int, code: str, message: str) -> dict:
+    """An error answer given before the request is parsed (the one error body, as API Gateway wants it)."""
+    body = json.dumps({"error": {"code": code, "message": message, "details": []}}, separators=(",", ":"))
+    return {"statusCode": status, "headers": {"Content-Type": content_types.APPLICATION_JSON},
+            "body": body, "isBase64Encoded": False}
+
+
+def _body_bytes(event: dict) -> int:
+    body = event.get("body") or ""
+    if event.get("isBase64Encoded"):
+        return len(body) * 3 // 4
+    return len(body.encode("utf-8", "surrogatepass"))
+
+
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)
 @tracer.capture_lambda_handler(capture_response=False)
 @metrics.log_metrics(capture_cold_start_metric=True)
@@ -238,7 +253,9 @@ def lambda_handler(event: dict, context: Any) -> dict:
     path = ((event.get("requestContext") or {}).get("http") or {}).get("path") or event.get("rawPath") or ""
     if caller_of(event) is None and not path.rstrip("/").endswith(PUBLIC_PATHS):
         # before the request is even parsed: an anonymous caller learns nothing about its payload
-        body = '{"error":{"code":"unauthorized","message":"a valid bearer token is required","details":[]}}'
-        return {"statusCode": 401, "headers": {"Content-Type": content_types.APPLICATION_JSON},
-                "body": body, "isBase64Encoded": False}
+        return _refused_unparsed(401, "unauthorized", "a valid bearer token is required")
+    limit = api_settings().max_body_bytes
+    if _body_bytes(event) > limit:
+        # never parsed: a huge invalid body would make an error answer over Lambda's 6 MB limit
+        return _refused_unparsed(413, "payload_too_large", f"the request body is larger than {limit} bytes")
     return app.resolve(event, context)

@@ -75,6 +75,7 @@ class ApiSettings(DatabaseSettings, StorageSettings):
     state_machine_arn: str = "arn:aws:states:us-east-1:123456789012:stateMachine:prosync-dev-jobs"
     tiers: TierSettings = TierSettings()
     max_speech_seconds_per_segment: float = 300.0
+    max_body_bytes: int = Field(default=64 * 1024, ge=1024)  # a full 10-segment request is ~25 KB
 
 
 # Expected Sync.so generation time per second of media, by model (shared/reference/syncso-api.md §3:

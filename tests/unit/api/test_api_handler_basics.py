@@ -53,6 +53,16 @@ def test_anonymous_malformed_body_is_401_before_parsing():
     assert call("POST", "/sync/pro-sync-process", raw_body="{not json").status == 401
 
 
+def test_a_body_over_64_kib_is_413_before_parsing():
+    # 20,000 inverted segments: parsed, this was a 422 listing every one of them, an answer over
+    # Lambda's 6 MB response limit (a 5xx from API Gateway for bad input)
+    body = job_request(segments=[{"startTime": 2, "endTime": 1, "audioInput": {"refId": "intro"}}] * 20_000)
+    answer = call("POST", "/sync/pro-sync-process", user="u1", body=body)
+    assert answer.status == 413 and answer.code == "payload_too_large", str(answer.body)[:300]
+    assert call("POST", "/sync/pro-sync-process", user="u1", raw_body="{" * 70_000).status == 413
+    assert call("POST", "/sync/pro-sync-process", raw_body="{" * 70_000).status == 401  # no token first
+
+
 @pytest.mark.parametrize("raw", ["{not json", '{"video": ', "\x00\x01"])
 def test_malformed_json_is_400_never_500(raw):
     answer = call("POST", "/sync/pro-sync-process", user="u1", raw_body=raw)
