@@ -98,7 +98,8 @@ def run_job(
     console.print(
         f"job [bold]{run.job_id}[/] created ({created['status']}); uploading {1 + len(files['audios'])} files"
     )
-    upload_all(client, created["uploads"], files, console)
+    if created.get("uploads"):  # null: a replayed Idempotency-Key whose job was already started
+        upload_all(client, created["uploads"], files, console)
     run.seconds["upload"] = time.monotonic() - clock
     clock = time.monotonic()
     started = client.start(run.job_id)

@@ -151,7 +151,8 @@ class UploadTargets(WireModel):
 class ProSyncProcessResponse(WireModel):
     job_id: UUID
     status: JobStatus
-    uploads: UploadTargets
+    uploads: UploadTargets | None = Field(description="one presigned POST per file; null when an "
+                                          "Idempotency-Key replay finds the job already started")
 
 
 class JobError(WireModel):

@@ -58,6 +58,18 @@ def test_idempotency_key_returns_the_same_job(api):
     assert other_user.status == 201 and other_user.body["jobId"] != first.body["jobId"]
 
 
+def test_a_replay_after_start_returns_the_job_without_upload_posts(api):
+    # fresh POSTs for a started job would let its validated inputs be replaced under the workflow
+    body = api.declared()
+    first = api.create(body, key="retry-2")
+    api.upload(first)
+    assert api.start(first.body["jobId"]).status == 202
+    replay = api.create(body, key="retry-2")
+    assert replay.status == 201, replay.body
+    assert replay.body["jobId"] == first.body["jobId"] and replay.body["status"] == "queued"
+    assert replay.body["uploads"] is None and api.job_rows() == 1
+
+
 def test_idempotency_key_reused_for_another_request_is_refused(api):
     assert api.create(key="k1").status == 201
     answer = api.create(job_request(model="sync-3"), key="k1")

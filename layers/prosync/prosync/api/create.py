@@ -9,6 +9,7 @@ from prosync.api.common import Caller
 from prosync.db.records import JobRecord, NewJob
 from prosync.db.repository import JobRepository
 from prosync.errors import ValidationFailed
+from prosync.jobs.status import JobStatus
 from prosync.models import ProSyncProcessRequest, ProSyncProcessResponse, UploadTargets
 from prosync.settings import ApiSettings
 from prosync.storage.presign import audio_slot, presign_upload, upload_key, video_slot
@@ -87,9 +88,11 @@ def _fingerprint(model: str, segments: list, inputs: dict, options: dict, output
 
 
 def _replay(job: JobRecord, new: NewJob, settings: ApiSettings) -> ProSyncProcessResponse:
-    """The job an Idempotency-Key already made, when the request is the same one."""
+    """The job an Idempotency-Key already made, when the request is the same one. Fresh presigned
+    POSTs only while it awaits its uploads: once started, its checked inputs must not be replaced."""
     stored = _fingerprint(job.model, job.segments_data, job.inputs, job.options, job.output_file_name)
     if stored != _fingerprint(new.model, new.segments_data, new.inputs, new.options, new.output_file_name):
         raise ValidationFailed.at(["header", "Idempotency-Key"], "this Idempotency-Key was used for a "
                                   "different request", code="idempotency_key_reused")
-    return ProSyncProcessResponse(job_id=job.id, status=job.status, uploads=presign_all(job.inputs, settings))
+    uploads = presign_all(job.inputs, settings) if job.status is JobStatus.AWAITING_UPLOAD else None
+    return ProSyncProcessResponse(job_id=job.id, status=job.status, uploads=uploads)
