@@ -60,13 +60,10 @@ def fixed_waits() -> Iterator[float]:
 
 def replay(generation_seconds: float, waits: Iterable[float], max_polls: int) -> tuple[int, float]:
     """(status GETs until one sees the generation finished, seconds after submit when that happens)."""
-    elapsed, polls = 0.0, 0
-    for wait in waits:
-        elapsed += wait
-        polls += 1
-        if elapsed >= generation_seconds or polls >= max_polls:
-            break
-    return polls, elapsed
+    from prosync.workflow.polling import simulate_polls
+
+    run = simulate_polls(generation_seconds, waits, max_polls)
+    return run.polls, run.detected_at
 
 
 def media_for(generation_seconds: float, settings) -> float:

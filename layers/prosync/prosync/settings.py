@@ -95,10 +95,10 @@ class WorkflowTimingSettings(_Base):
 
     poll_first_wait_min_seconds: int = 5
     poll_first_wait_max_seconds: int = 600
-    poll_first_wait_fraction: float = Field(default=0.6, gt=0, le=1)
-    poll_min_wait_seconds: int = 5
+    poll_first_wait_fraction: float = Field(default=0.9, gt=0, le=1)
+    poll_min_wait_seconds: int = 5  # never more often than a fixed 5 s poll
     poll_max_wait_seconds: int = 60
-    poll_growth_factor: float = Field(default=1.5, ge=1)
+    poll_step_fraction: float = Field(default=0.08, gt=0, le=1)  # next wait = this x time so far
     poll_max_count: int = Field(default=1000, ge=1)  # keeps the history far below 25,000 events
     poll_overhead_seconds: float = 15.0
     poll_model_seconds_per_media_second: dict[str, float] = MODEL_SECONDS_PER_MEDIA_SECOND
@@ -123,6 +123,8 @@ class DownloadSettings(SyncSettings, StorageSettings):
     multipart_chunk_bytes: int = Field(default=8 * MIB, ge=5 * MIB)  # one part; memory stays ~ this
     download_read_bytes: int = Field(default=256 * 1024, ge=1024)
     download_timeout_seconds: float = 60.0  # per network read, not for the whole download
+    # Hosts (and their subdomains) output URLs may point to; empty: any public https host.
+    sync_output_hosts: list[str] = []
 
 
 @lru_cache

@@ -7,7 +7,7 @@ was canceled (`JobCanceled`: the execution ends and writes nothing more), does n
 
 Event shapes (`event["action"]` picks the action; every event has `jobId`):
     mark_submitting   {executionArn}          -> {jobId, submit, poll: {interval, waitSeconds, deadline}}
-    record_generation {generationId, poll}    -> the poll state (see `poll.initial_state`)
+    record_generation {generationId, poll}    -> the poll state (see `polling.initial_state`)
     mark_downloading  {generationId}          -> {status}
     mark_completed    {result: {resultKey, size, duration}} -> {jobId, status, resultKey, size, duration}
     mark_failed       {error: {Error, Cause}} -> {Error, Cause}  (Cause is JSON {code, message})
@@ -32,7 +32,6 @@ from prosync.workflow import polling
 from prosync.workflow.errors import (
     DatabaseUnavailable, JobCanceled, JobNotFound, JobStateConflict, WorkflowError,
 )
-from prosync.workflow.poll import initial_state
 
 MAX_MESSAGE_CHARS = 2000
 
@@ -90,7 +89,7 @@ def record_generation(repo, job_id, event, settings, now) -> dict[str, Any]:
                           sync_generation_id=generation_id)
     if job is None:
         raise _refused(repo, job_id, JobStatus.PROCESSING)
-    return initial_state(generation_id, event["poll"])
+    return polling.initial_state(generation_id, event["poll"])
 
 
 def mark_downloading(repo, job_id, event, settings, now) -> dict[str, Any]:

@@ -1,9 +1,10 @@
 """The poll step: ask Sync.so for the generation, decide the next wait, spot the deadline.
 
 The poll state travels in the execution as `$.poll` (small: ids, numbers, one URL):
-    {generationId, status, interval, waitSeconds, polls, deadline, deadlinePassed,
+    {generationId, status, interval, elapsed, waitSeconds, polls, deadline, deadlinePassed,
      outputUrl, outputDuration, error: null | {code, message}}
-`interval` is the unscaled wait just taken, `waitSeconds` the scaled wait before the next poll.
+`interval` is the unscaled wait before the next poll, `elapsed` the unscaled seconds since submit at
+that poll, `waitSeconds` the scaled wait the Wait state really does.
 The state machine's Choice reads `status` and `deadlinePassed`; a terminal failure or the deadline
 carries `error`, which the failure path stores on the job.
 """
@@ -20,22 +21,6 @@ from prosync.workflow import polling
 RUNNING = (GenerationStatus.PENDING, GenerationStatus.PROCESSING)
 
 
-def initial_state(generation_id: str, seed: dict[str, Any]) -> dict[str, Any]:
-    """The poll state right after submit: the first wait was chosen by the jobstore step."""
-    return {
-        "generationId": generation_id,
-        "status": GenerationStatus.PENDING.value,
-        "interval": seed["interval"],
-        "waitSeconds": seed["waitSeconds"],
-        "polls": 0,
-        "deadline": seed["deadline"],
-        "deadlinePassed": False,
-        "outputUrl": None,
-        "outputDuration": None,
-        "error": None,
-    }
-
-
 def check_generation(
     state: dict[str, Any], client: SyncClient, settings: WorkflowTimingSettings, now: datetime | None = None,
 ) -> dict[str, Any]:
@@ -43,7 +28,7 @@ def check_generation(
     generation = client.get_generation(generation_id)
     status = generation.status
     polls = int(state.get("polls") or 0) + 1
-    result = {**initial_state(generation_id, state), "status": status.value, "polls": polls}
+    result = {**polling.initial_state(generation_id, state), "status": status.value, "polls": polls}
     if status is GenerationStatus.COMPLETED:
         result["outputUrl"] = generation.result_url
         result["outputDuration"] = generation.output_duration
@@ -63,7 +48,8 @@ def check_generation(
                 "message": (f"Sync.so generation {generation_id} was still {status.value} at {limit} "
                             f"after {polls} polls; the job was given up"),
             }
-        previous = state.get("interval") if state.get("polls") else None
-        result["interval"] = polling.next_interval(previous, settings)
+        elapsed = float(state.get("elapsed") or state["interval"])
+        result["interval"] = polling.next_interval(elapsed, settings)
+        result["elapsed"] = elapsed + result["interval"]
         result["waitSeconds"] = polling.scaled(result["interval"], settings)
     return result

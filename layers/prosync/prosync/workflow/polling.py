@@ -1,11 +1,13 @@
 """Adaptive poll interval and the job deadline.
 
 The first wait comes from the model's expected generation time for the job's media length: we sleep
-through most of it (`poll_first_wait_fraction`) instead of asking "done yet?" every few seconds.
-After that the interval starts small again (we are near the expected end) and grows by
-`poll_growth_factor` up to `poll_max_wait_seconds`, so a generation much slower than expected costs
-a poll a minute at most. `PROSYNC_WAIT_SCALE` scales the waits the state machine really does
-(0 in tests); the unscaled interval is kept in the state so the schedule still grows.
+through most of it (`poll_first_wait_fraction`, 0.9) instead of asking "done yet?" every few seconds.
+After that each wait is `poll_step_fraction` (8 %) of the time elapsed since submit, at least
+`poll_min_wait_seconds` and at most `poll_max_wait_seconds`: whenever the generation ends after the
+first poll, it is noticed within 8 % of its own duration (or one minimum wait), with a number of
+polls that grows with the logarithm of how wrong the estimate was, never linearly with time.
+`PROSYNC_WAIT_SCALE` scales the waits the state machine really does (0 in tests); the unscaled
+elapsed time is kept in the state so the schedule is the same.
 
 `simulate_polls` replays a schedule against a generation of known length; the unit tests and the
 benchmark compare it with a fixed interval.
@@ -41,15 +43,10 @@ def first_wait_seconds(model: str, seconds: float, settings: WorkflowTimingSetti
     return int(min(max(wanted, settings.poll_first_wait_min_seconds), settings.poll_first_wait_max_seconds))
 
 
-def next_interval(previous: float | None, settings: WorkflowTimingSettings) -> int:
-    """Unscaled interval after a poll that found the generation still running.
-
-    `previous` is None after the first (model-based) wait: the schedule restarts at the minimum.
-    """
-    if previous is None:
-        return settings.poll_min_wait_seconds
-    grown = math.ceil(previous * settings.poll_growth_factor)
-    return int(min(max(grown, settings.poll_min_wait_seconds), settings.poll_max_wait_seconds))
+def next_interval(elapsed: float, settings: WorkflowTimingSettings) -> int:
+    """Unscaled wait after a poll, `elapsed` unscaled seconds after submit, that found it still running."""
+    step = math.ceil(elapsed * settings.poll_step_fraction)
+    return int(min(max(step, settings.poll_min_wait_seconds), settings.poll_max_wait_seconds))
 
 
 def scaled(seconds: float, settings: WorkflowTimingSettings) -> int:
@@ -58,17 +55,36 @@ def scaled(seconds: float, settings: WorkflowTimingSettings) -> int:
 
 
 def wait_schedule(first_wait: float, settings: WorkflowTimingSettings) -> Iterator[float]:
-    """The unscaled waits before each poll: first, then min growing by the factor to the cap."""
+    """The unscaled waits before each poll: the first, then a step proportional to the time so far."""
     yield first_wait
-    interval = None
+    elapsed = first_wait
     while True:
-        interval = next_interval(interval, settings)
+        interval = next_interval(elapsed, settings)
+        elapsed += interval
         yield interval
 
 
 def fixed_schedule(seconds: float) -> Iterator[float]:
     while True:
         yield seconds
+
+
+def initial_state(generation_id: str, seed: dict[str, Any]) -> dict[str, Any]:
+    """The poll state right after submit (see `prosync.workflow.poll`): the first wait was chosen by
+    the jobstore step; `elapsed` counts the unscaled seconds waited up to the next poll."""
+    return {
+        "generationId": generation_id,
+        "status": "PENDING",
+        "interval": seed["interval"],
+        "elapsed": seed.get("elapsed", seed["interval"]),
+        "waitSeconds": seed["waitSeconds"],
+        "polls": 0,
+        "deadline": seed["deadline"],
+        "deadlinePassed": False,
+        "outputUrl": None,
+        "outputDuration": None,
+        "error": None,
+    }
 
 
 @dataclass(frozen=True)

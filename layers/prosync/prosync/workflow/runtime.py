@@ -7,16 +7,18 @@ test's environment (DATABASE_URL, PROSYNC_WAIT_SCALE, the emulator's URL) is wha
 from __future__ import annotations
 
 import json
+import sys
 import threading
 from functools import cache
-from typing import TypeVar
-
-import httpx
+from typing import TYPE_CHECKING, TypeVar
 
 from prosync import aws
-from prosync.db.connection import close_all
 from prosync.settings import SyncSettings
-from prosync.syncso import SyncClient
+
+if TYPE_CHECKING:  # imported where used: jobstore never loads httpx, submit/poll/download never psycopg
+    import httpx
+
+    from prosync.syncso import SyncClient
 
 S = TypeVar("S")
 
@@ -53,6 +55,8 @@ def sync_api_key(config: SyncSettings) -> str:
 def sync_client(config: SyncSettings) -> SyncClient:
     """One Sync.so client (and its connection pool) per container."""
     key = (config.sync_api_base_url, config.sync_timeout_seconds)
+    from prosync.syncso import SyncClient
+
     api_key = sync_api_key(config)
     with _lock:
         client = _sync_clients.get(key)
@@ -74,7 +78,8 @@ def reset() -> None:
         _http_clients.clear()
         _api_keys.clear()
     aws.reset_clients()
-    close_all()
+    if "prosync.db.connection" in sys.modules:  # only a function that connected has connections
+        sys.modules["prosync.db.connection"].close_all()
 
 
 _http_clients: dict[float, httpx.Client] = {}
@@ -82,6 +87,8 @@ _http_clients: dict[float, httpx.Client] = {}
 
 def http_client(timeout: float) -> httpx.Client:
     """One httpx client per container for downloads (follows a CDN's redirects)."""
+    import httpx
+
     with _lock:
         client = _http_clients.get(timeout)
         if client is None:
