@@ -141,6 +141,9 @@ class Gateway:
 
 class _RequestHandler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
+    # Headers and body go out in separate writes: without TCP_NODELAY, Nagle + delayed ACK stall
+    # every answer on a keep-alive connection by ~40 ms.
+    disable_nagle_algorithm = True
     gateway: Gateway
 
     def _serve(self) -> None:
