@@ -11,7 +11,7 @@ from devstack.media_samples import media_duration
 from prosync.settings import MIB, DownloadSettings
 from prosync.syncso import SyncClient
 from prosync.workflow.download import download
-from prosync.workflow.errors import DownloadFailed, OutputUrlExpired
+from prosync.workflow.errors import DownloadFailed, OutputUrlExpired, OutputUrlRejected
 from prosync.media.probe import probe_object
 from prosync.workflow.runtime import http_client
 
@@ -101,3 +101,85 @@ def test_workflow_retries_a_broken_download_and_leaves_no_parts(jobs, emulator, 
     assert local_file.stat().st_size == job.result_size
     with av.open(str(local_file)) as container:
         assert container.streams.video and container.streams.audio
+
+
+class _Counting:
+    """A plain HTTP server that counts requests and answers each with `answer(handler)`."""
+
+    def __init__(self, answer):
+        import threading
+        from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+        counter = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_GET(self):  # noqa: N802
+                counter.requests.append(self.path)
+                answer(self)
+
+            def log_message(self, *args):
+                pass
+
+        self.requests: list[str] = []
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def close(self):
+        self.server.shutdown()
+        self.server.server_close()
+
+
+def _redirect_to(location):
+    def answer(handler):
+        handler.send_response(302)
+        handler.send_header("Location", location)
+        handler.send_header("Content-Length", "0")
+        handler.end_headers()
+    return answer
+
+
+@pytest.mark.parametrize("url", [
+    "http://169.254.169.254/latest/meta-data/iam/security-credentials/",  # plain http, link-local
+    "https://169.254.169.254/latest/meta-data/",  # https, but a link-local address
+    "https://10.0.0.7/output.mp4", "https://[::1]/output.mp4", "https://localhost/output.mp4",
+    "file:///etc/passwd", "ftp://example.com/output.mp4",
+])
+def test_an_output_url_outside_syncs_origin_or_on_a_private_address_is_refused(local, emulator, url):
+    generation = emulator.create_synthetic(1000, output_file_name="small")
+    settings = DownloadSettings(multipart_chunk_bytes=5 * MIB)
+    event = {"jobId": "job-1", "generationId": generation.id, "outputUrl": url, "outputFileName": "small"}
+    with SyncClient(emulator.url, emulator.api_key) as sync, pytest.raises(OutputUrlRejected):
+        download(event, settings, local.client("s3"), http_client(5.0), lambda: sync)
+    assert local.client("s3").list_objects_v2(Bucket=BUCKET, Prefix="results/").get("KeyCount") == 0
+
+
+def test_no_request_is_made_to_a_refused_url_nor_to_a_refused_redirect(local, emulator, monkeypatch):
+    elsewhere = _Counting(_redirect_to("http://unused.invalid/"))  # another origin than Sync.so's
+    trusted = _Counting(_redirect_to(f"{elsewhere.url}/stolen"))  # Sync.so's origin redirecting there
+    try:
+        monkeypatch.setenv("SYNC_API_BASE_URL", trusted.url)
+        settings = DownloadSettings(multipart_chunk_bytes=5 * MIB)
+        generation = emulator.create_synthetic(1000, output_file_name="small")
+        s3 = local.client("s3")
+        with SyncClient(emulator.url, emulator.api_key) as sync:
+            for url in (f"{elsewhere.url}/direct", f"{trusted.url}/output.mp4"):
+                event = {"jobId": "job-1", "generationId": generation.id, "outputUrl": url}
+                with pytest.raises(OutputUrlRejected):
+                    download(event, settings, s3, http_client(5.0), lambda: sync)
+        assert elsewhere.requests == [] and trusted.requests == ["/output.mp4"]
+    finally:
+        elsewhere.close()
+        trusted.close()
+
+
+@pytest.mark.emulator(public_url="http://10.255.255.1:9")
+def test_workflow_fails_the_job_when_sync_answers_a_private_output_url(jobs):
+    job_id = jobs.create()
+    run = jobs.run(job_id)
+
+    assert run.description["status"] == "FAILED"
+    assert run.failed_tasks() == ["OutputUrlRejected"]  # refused at once, never retried
+    job = jobs.job(job_id)
+    assert (job.status.value, job.error_code) == ("failed", "output_url_rejected")
+    assert "10.255.255.1" in job.error_message and jobs.multipart_uploads() == []

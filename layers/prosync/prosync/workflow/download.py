@@ -10,11 +10,17 @@ Input: `{jobId, generationId, outputUrl, outputDuration, outputFileName}`; outpu
 - A network error, a truncated body or another non-200 answer -> `DownloadFailed` (retried).
 - Duration: Sync.so's `outputDuration` when it gives one (it rendered the file), else probed with
   PyAV from the uploaded object through ranged GETs.
+- The URL comes from a third party: before any request (and before following each redirect) it must
+  be https to a host that is not an IP literal of a private, loopback, link-local or reserved
+  network, or be on Sync.so's own API origin (`SYNC_API_BASE_URL`, e.g. the local emulator); with
+  `SYNC_OUTPUT_HOSTS` set, only those hosts (and their subdomains). Else `OutputUrlRejected`.
 """
 
 from __future__ import annotations
 
+import ipaddress
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import httpx
@@ -23,9 +29,10 @@ from prosync.media.probe import probe_object
 from prosync.settings import DownloadSettings
 from prosync.storage.multipart import EmptyUpload, UploadResult, upload_stream
 from prosync.syncso import SyncClient
-from prosync.workflow.errors import DownloadFailed, OutputUrlExpired
+from prosync.workflow.errors import DownloadFailed, OutputUrlExpired, OutputUrlRejected
 
 EXPIRED = (403, 410)
+MAX_REDIRECTS = 5
 
 
 class _Expired(Exception):
@@ -58,11 +65,55 @@ def download(event: dict[str, Any], settings: DownloadSettings, s3, http: httpx.
     return {"resultKey": key, "size": uploaded.size, "duration": duration}
 
 
+def check_output_url(url: str, settings: DownloadSettings) -> None:
+    """Refuse (OutputUrlRejected) a URL the download must never fetch (see the module docstring)."""
+    try:
+        parsed = httpx.URL(url)
+    except (httpx.InvalidURL, TypeError) as exc:
+        raise OutputUrlRejected(f"the output URL is not a URL: {exc}"[:500]) from None
+    host = parsed.host.lower().rstrip(".")
+    if (parsed.scheme, host, parsed.port) == _origin(httpx.URL(settings.sync_api_base_url)):
+        return
+    shown = f"{parsed.scheme}://{parsed.netloc.decode(errors='replace')}"[:300]
+    if parsed.scheme != "https" or not host:
+        raise OutputUrlRejected(f"the output URL {shown} is not https on Sync.so's side")
+    try:
+        address = ipaddress.ip_address(host)
+    except ValueError:
+        address = None
+    if (address is not None and not address.is_global) or host == "localhost" or host.endswith(".localhost"):
+        raise OutputUrlRejected(f"the output URL {shown} points into a private or local network")
+    allowed = [h.lower().strip(".") for h in settings.sync_output_hosts]
+    if allowed and not any(host == h or host.endswith("." + h) for h in allowed):
+        raise OutputUrlRejected(f"the output URL {shown} is not on an allowed host ({', '.join(allowed)})")
+
+
+def _origin(url: httpx.URL) -> tuple[str, str, int | None]:
+    return url.scheme, url.host.lower().rstrip("."), url.port
+
+
+@contextmanager
+def _open(url: str, settings: DownloadSettings, http: httpx.Client) -> Iterator[httpx.Response]:
+    """GET `url` as a stream, following redirects only to URLs `check_output_url` accepts."""
+    for _ in range(MAX_REDIRECTS + 1):
+        check_output_url(url, settings)
+        response = http.send(http.build_request("GET", url), stream=True, follow_redirects=False)
+        if response.next_request is None:
+            try:
+                yield response
+            finally:
+                response.close()
+            return
+        response.close()
+        url = str(response.next_request.url)
+    raise DownloadFailed(f"the output URL redirected more than {MAX_REDIRECTS} times")
+
+
 def _transfer(url: str | None, key: str, settings: DownloadSettings, s3, http: httpx.Client) -> UploadResult:
     if not url:
         raise _Expired("no URL")
     try:
-        with http.stream("GET", url) as response:
+        with _open(url, settings, http) as response:
             if response.status_code in EXPIRED:
                 raise _Expired(str(response.status_code))
             if response.status_code != 200:

@@ -52,3 +52,10 @@ class OutputUrlExpired(WorkflowError):
     """The output URL answered 403/410 even after asking Sync.so for a fresh one: retried."""
 
     code = "output_url_expired"
+
+
+class OutputUrlRejected(WorkflowError):
+    """Sync.so's output URL (or a redirect from it) points where we never download from: not
+    https on a public address, nor Sync.so's own origin. No request is made; the job fails."""
+
+    code = "output_url_rejected"

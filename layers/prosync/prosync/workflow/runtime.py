@@ -86,11 +86,12 @@ _http_clients: dict[float, httpx.Client] = {}
 
 
 def http_client(timeout: float) -> httpx.Client:
-    """One httpx client per container for downloads (follows a CDN's redirects)."""
+    """One httpx client per container for downloads (`download` follows redirects itself, checking
+    every hop)."""
     import httpx
 
     with _lock:
         client = _http_clients.get(timeout)
         if client is None:
-            client = _http_clients[timeout] = httpx.Client(timeout=timeout, follow_redirects=True)
+            client = _http_clients[timeout] = httpx.Client(timeout=timeout, follow_redirects=False)
         return client
