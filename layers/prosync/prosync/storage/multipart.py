@@ -1,7 +1,8 @@
-"""Streaming multipart upload to S3 with one bounded part buffer.
+"""Streaming multipart upload to S3 with bounded part buffers.
 
-Memory stays at about one part (`part_size`, >= 5 MiB as S3 requires for all but the last part) plus
-one incoming chunk, whatever the object's size. Any failure (the source breaking half-way, an S3
+One part is sent in a background thread while the next is read, so reading the source and writing
+to S3 overlap; memory stays at about two parts (`part_size`, >= 5 MiB as S3 requires for all but the
+last part) plus one incoming chunk, whatever the object's size. Any failure (the source breaking half-way, an S3
 error, an exception from the caller) aborts the multipart upload, so no orphan parts are left
 behind; the bucket's lifecycle rule for incomplete uploads is only the backstop for a killed process.
 Parts carry CRC32 checksums (declared at create, echoed at complete, as S3 wants it).
@@ -11,6 +12,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
@@ -46,6 +48,9 @@ class MultipartUpload:
         self.size = 0
         self._buffer = bytearray()
         self._parts: list[dict[str, Any]] = []
+        self._next_part = 1
+        self._sender = ThreadPoolExecutor(max_workers=1, thread_name_prefix="multipart")
+        self._in_flight: Future | None = None  # at most one part being sent
         self._done = False
 
     def __enter__(self) -> MultipartUpload:
@@ -57,6 +62,7 @@ class MultipartUpload:
     def __exit__(self, exc_type, exc, tb) -> bool:
         if not self._done:
             self.abort()
+        self._sender.shutdown(wait=True)
         return False
 
     def write(self, data: bytes) -> None:
@@ -72,6 +78,7 @@ class MultipartUpload:
         if self._buffer:
             self._upload_part(bytes(self._buffer))
             self._buffer.clear()
+        self._wait_in_flight()
         answer = self.s3.complete_multipart_upload(
             Bucket=self.bucket, Key=self.key, UploadId=self.upload_id, MultipartUpload={"Parts": self._parts})
         self._done = True
@@ -83,6 +90,10 @@ class MultipartUpload:
             return
         self._done = True
         self._buffer.clear()
+        try:  # a part still being sent would otherwise land after the abort and be orphaned
+            self._wait_in_flight()
+        except Exception:
+            pass
         try:
             self.s3.abort_multipart_upload(Bucket=self.bucket, Key=self.key, UploadId=self.upload_id)
         except Exception:  # the caller's own error matters more; lifecycle cleans up what is left
@@ -90,9 +101,19 @@ class MultipartUpload:
                           self.upload_id, self.bucket, self.key)
 
     def _upload_part(self, body: bytes) -> None:
-        number = len(self._parts) + 1
+        number = self._next_part
         if number > MAX_PARTS:
             raise ValueError(f"more than {MAX_PARTS} parts: raise part_size")
+        self._next_part += 1
+        self._wait_in_flight()  # re-raises the previous part's error; bounds memory to one part in flight
+        self._in_flight = self._sender.submit(self._send_part, number, body)
+
+    def _wait_in_flight(self) -> None:
+        if self._in_flight is not None:
+            in_flight, self._in_flight = self._in_flight, None
+            in_flight.result()
+
+    def _send_part(self, number: int, body: bytes) -> None:
         answer = self.s3.upload_part(Bucket=self.bucket, Key=self.key, UploadId=self.upload_id,
                                      PartNumber=number, Body=body, ChecksumAlgorithm="CRC32")
         part = {"PartNumber": number, "ETag": answer["ETag"]}
