@@ -64,6 +64,20 @@ def test_failed_or_rejected_generation_keeps_syncs_code_and_message(jobs, emulat
     assert jobs.local.client("s3").list_objects_v2(Bucket=BUCKET, Prefix="results/").get("KeyCount") == 0
 
 
+def test_a_huge_sync_error_message_stays_far_below_the_256_kb_state_limit(jobs, emulator):
+    # States.DataLimitExceeded is not caught by States.ALL: a 300 KB message from Sync.so in $.poll
+    # would end the execution with the job left "processing" for ever
+    emulator.add_faults([{"kind": "generation_failure", "error_code": "E" * 5000, "message": "x" * 300_000}])
+    job_id = jobs.create()
+    run = jobs.run(job_id)
+
+    assert run.description["status"] == "FAILED"
+    largest = max(len(json.dumps(event, default=str)) for event in run.events)
+    assert largest < 32 * 1024, largest
+    job = jobs.job(job_id)
+    assert job.status.value == "failed" and job.error_message.startswith("xxx")
+
+
 @pytest.mark.emulator(generation_seconds=30)
 def test_deadline_fails_the_job_with_a_clear_timeout(jobs, emulator, monkeypatch):
     monkeypatch.setenv("WORKFLOW_DEADLINE_SECONDS", "0")

@@ -19,6 +19,9 @@ from prosync.syncso import GenerationStatus, SyncClient
 from prosync.workflow import polling
 
 RUNNING = (GenerationStatus.PENDING, GenerationStatus.PROCESSING)
+# Sync.so's error text goes into the execution's state: bounded, since a state over 256 KB fails the
+# execution with States.DataLimitExceeded, which no Catch takes (the job would stay "processing").
+MAX_CODE_CHARS, MAX_MESSAGE_CHARS = 200, 2000
 
 
 def check_generation(
@@ -34,8 +37,9 @@ def check_generation(
         result["outputDuration"] = generation.output_duration
     elif status not in RUNNING:
         result["error"] = {
-            "code": generation.error_code or f"generation_{status.value.lower()}",
-            "message": generation.error or f"Sync.so generation {generation_id} ended {status.value}",
+            "code": (generation.error_code or f"generation_{status.value.lower()}")[:MAX_CODE_CHARS],
+            "message": (generation.error or f"Sync.so generation {generation_id} ended {status.value}")[
+                :MAX_MESSAGE_CHARS],
         }
     else:
         moment = now or datetime.now(UTC)
