@@ -162,3 +162,38 @@ def test_a_user_downgraded_to_free_cannot_start(api):
 
     api.repo.set_tier("pro", Tier.FREE)
     assert api.start(answer.body["jobId"]).status == 403 and api.executions() == []
+
+
+def test_concurrent_starts_never_exceed_the_active_job_limit(api, module_database):
+    # two containers starting two jobs at once: each counted the others' active jobs before either
+    # had queued its own, so both started and the user ran one job more than the plan allows
+    import threading
+    from concurrent.futures import ThreadPoolExecutor
+
+    from prosync import api as use_cases
+    from prosync.db.connection import connect
+    from prosync.db.repository import JobRepository
+    from prosync.errors import TooManyActiveJobs
+    from prosync.settings import DatabaseSettings, api_settings
+
+    limit = api_settings().tiers.pro.max_active_jobs
+    for _ in range(limit - 1):
+        api.repo.transition(UUID(created(api, job_request()).body["jobId"]), JobStatus.QUEUED)
+    pending = [created(api) for _ in range(2)]
+    for answer in pending:
+        api.upload(answer)
+    barrier = threading.Barrier(2)
+
+    def start(answer):
+        with connect(DatabaseSettings(database_url=module_database)) as conn:
+            barrier.wait()
+            try:
+                return use_cases.start_job(use_cases.Caller("pro"), UUID(answer.body["jobId"]),
+                                           repo=JobRepository(conn), settings=api_settings()).status
+            except TooManyActiveJobs:
+                return 429
+
+    with ThreadPoolExecutor(2) as pool:
+        outcomes = sorted(str(o) for o in pool.map(start, pending))
+    assert outcomes == ["429", "queued"]
+    assert api.repo.count_active("pro") == limit and len(api.executions()) == 1

@@ -41,8 +41,10 @@ def start_job(caller: Caller, job_id: UUID, *, repo: JobRepository,
     validate_media([SegmentRequest.model_validate(s) for s in job.segments_data], inputs["video"]["duration"],
                    {ref: a["duration"] for ref, a in inputs["audios"].items()},
                    settings.max_speech_seconds_per_segment)
-    moved = repo.transition(job.id, JobStatus.QUEUED, detail={"step": "start"}, inputs=inputs,
-                            execution_arn=execution_arn(settings.state_machine_arn, job.id))
+    with repo.user_locked(caller.user_id):  # concurrent starts of this user's jobs queue one at a time
+        check_active_jobs(repo.count_active(caller.user_id, excluding=job.id), limits)
+        moved = repo.transition(job.id, JobStatus.QUEUED, detail={"step": "start"}, inputs=inputs,
+                                execution_arn=execution_arn(settings.state_machine_arn, job.id))
     if moved is None:  # a concurrent start, a cancel or the expiry moved it first
         moved = owned_job(repo, caller, job.id)
         if moved.status is not JobStatus.QUEUED:

@@ -5,6 +5,8 @@ that writes its `job_events` row in the same transaction, so retries and races n
 backwards, skip a step or lose its history.
 """
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import datetime
 from typing import Any
 from uuid import UUID
@@ -110,12 +112,21 @@ class JobRepository:
         rows = self.conn.execute(query, [*params, limit]).fetchall()
         return [JobRecord.model_validate(r) for r in rows]
 
-    def count_active(self, user_id: str) -> int:
+    def count_active(self, user_id: str, *, excluding: UUID | None = None) -> int:
         row = self.conn.execute(
-            "SELECT count(*) AS n FROM video_jobs WHERE user_id = %s AND status = ANY(%s)",
-            (user_id, [s.value for s in ACTIVE]),
+            "SELECT count(*) AS n FROM video_jobs WHERE user_id = %s AND status = ANY(%s)"
+            " AND id IS DISTINCT FROM %s",
+            (user_id, [s.value for s in ACTIVE], excluding),
         ).fetchone()
         return row["n"]
+
+    @contextmanager
+    def user_locked(self, user_id: str) -> Iterator[None]:
+        """One transaction holding the user's row lock: a check and a write made inside it (count the
+        active jobs, then queue one) cannot interleave with another request of the same user."""
+        with self.conn.transaction():
+            self.conn.execute("SELECT id FROM users WHERE id = %s FOR UPDATE", (user_id,))
+            yield
 
     def transition(self, job_id: UUID, to: JobStatus, *, detail: dict[str, Any] | None = None,
                    **fields: Any) -> JobRecord | None:
