@@ -226,15 +226,18 @@ class EmulatorRequestHandler(BaseHTTPRequestHandler):
         budget = broken.after_bytes if broken is not None else None
         sent = 0
         for chunk in chunks:
-            if budget is not None and sent + len(chunk) >= budget:
-                self.wfile.write(chunk[: budget - sent])
+            cut = budget is not None and sent + len(chunk) >= budget
+            if cut:
+                chunk = chunk[: budget - sent]
+            # counted before it is written: a client that has read the bytes sees them counted
+            self.emulator.stats.record_bytes(len(chunk))
+            self.wfile.write(chunk)
+            sent += len(chunk)
+            if cut:
                 self.wfile.flush()
                 self.close_connection = True
                 self.connection.shutdown(socket.SHUT_RDWR)  # the client sees a body shorter than promised
                 return
-            self.wfile.write(chunk)
-            sent += len(chunk)
-        self.emulator.stats.record_bytes(sent)
 
     def _send_raw(
         self, status: int, data: bytes, content_type: str, headers: dict[str, str] | None = None

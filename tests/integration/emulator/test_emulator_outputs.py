@@ -174,3 +174,14 @@ def test_text_to_speech_inputs_are_not_emulated(client, media, wait_done):
         GenerationStatus.FAILED,
         "generation_pipeline_failed",
     )
+
+
+def test_output_bytes_are_counted_by_the_time_the_client_has_them(emulator):
+    # they were counted after the last write, so a client that had read the whole body could still
+    # see the old count (a flaky test_synthetic_output_streams_n_generated_bytes)
+    created = httpx.post(f"{emulator.url}/_emulator/synthetic", json={"size": 3000}).json()
+    url = f"{emulator.url}/outputs/{created['id']}/{created['outputUrl'].rsplit('/', 1)[-1]}"
+    with httpx.Client() as http:
+        for n in range(1, 51):
+            assert len(http.get(url).content) == 3000
+            assert emulator.stats_snapshot()["output_bytes"] == 3000 * n
