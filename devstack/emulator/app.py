@@ -136,15 +136,7 @@ class EmulatorRequestHandler(BaseHTTPRequestHandler):
         return True
 
     def send_json(self, status: int, payload: Any, headers: dict[str, str] | None = None) -> None:
-        data = json.dumps(payload).encode()
-        self.send_response(status)
-        self.send_header("Content-Type", "application/json; charset=utf-8")
-        self.send_header("Content-Length", str(len(data)))
-        for name, value in (headers or {}).items():
-            self.send_header(name, value)
-        self.end_headers()
-        if self.command != "HEAD":
-            self.wfile.write(data)
+        self._send_raw(status, json.dumps(payload).encode(), "application/json; charset=utf-8", headers)
 
     def _json_body(self, body: bytes) -> Any:
         try:
