@@ -20,6 +20,14 @@ from infra.config import StackConfig
 UPLOADS_PREFIX = "uploads/"
 RESULTS_PREFIX = "results/"
 MAX_SIGNATURE_AGE_MS = 900_000  # 15 minutes
+# What every bucket of the stack has: no public access, SSE-S3, TLS 1.2+ only, no ACLs.
+GUARDED = dict(
+    block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
+    encryption=s3.BucketEncryption.S3_MANAGED,
+    enforce_ssl=True,
+    minimum_tls_version=1.2,
+    object_ownership=s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
+)
 
 
 class Storage(Construct):
@@ -29,11 +37,7 @@ class Storage(Construct):
         self.access_logs = s3.Bucket(
             self,
             "AccessLogs",
-            block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
-            encryption=s3.BucketEncryption.S3_MANAGED,
-            enforce_ssl=True,
-            minimum_tls_version=1.2,
-            object_ownership=s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
+            **GUARDED,
             lifecycle_rules=[
                 s3.LifecycleRule(
                     id="expire-access-logs",
@@ -46,11 +50,7 @@ class Storage(Construct):
         self.media = s3.Bucket(
             self,
             "Media",
-            block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
-            encryption=s3.BucketEncryption.S3_MANAGED,
-            enforce_ssl=True,
-            minimum_tls_version=1.2,
-            object_ownership=s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
+            **GUARDED,
             server_access_logs_bucket=self.access_logs,
             server_access_logs_prefix="media/",
             cors=[
