@@ -17,6 +17,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import socket
 import time
 import traceback
 import uuid
@@ -233,21 +234,22 @@ class LocalAwsServer(LocalAws):
         from moto.core.config import default_user_config
         from moto.server import ThreadedMotoServer
 
-        stack = contextlib.ExitStack()
-        stack.enter_context(mock.patch.dict(default_user_config, {**default_user_config, **MOTO_CONFIG}))
-        stack.enter_context(patched_moto(self.handlers, self.no_sleep))
-        server = ThreadedMotoServer(ip_address=self.host, port=self.port, verbose=False)
-        server.start()
-        stack.callback(server.stop)
-        self.port = server.get_host_and_port()[1]
-        self.endpoint_url = f"http://{self.host}:{self.port}"
-        stack.enter_context(_env({
-            "MOTO_PORT": str(self.port), "AWS_ENDPOINT_URL": self.endpoint_url,
-            "AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing", "AWS_SESSION_TOKEN": None,
-            "AWS_DEFAULT_REGION": self.region, "AWS_REGION": self.region}))
-        stack.callback(_reset_runtime)
-        _reset_runtime()
-        self._stack = stack
+        _check_port_free(self.host, self.port)  # moto's start() waits for ever when its bind fails
+        with contextlib.ExitStack() as stack:  # a failure below undoes what was set up so far
+            stack.enter_context(mock.patch.dict(default_user_config, {**default_user_config, **MOTO_CONFIG}))
+            stack.enter_context(patched_moto(self.handlers, self.no_sleep))
+            server = ThreadedMotoServer(ip_address=self.host, port=self.port, verbose=False)
+            server.start()
+            stack.callback(server.stop)
+            self.port = server.get_host_and_port()[1]
+            self.endpoint_url = f"http://{self.host}:{self.port}"
+            stack.enter_context(_env({
+                "MOTO_PORT": str(self.port), "AWS_ENDPOINT_URL": self.endpoint_url,
+                "AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing", "AWS_SESSION_TOKEN": None,
+                "AWS_DEFAULT_REGION": self.region, "AWS_REGION": self.region}))
+            stack.callback(_reset_runtime)
+            _reset_runtime()
+            self._stack = stack.pop_all()
         return self
 
     def stop(self) -> None:
@@ -259,7 +261,8 @@ class LocalAwsServer(LocalAws):
         """Forget every bucket, state machine and execution (moto's /moto-api/reset), and cold-start."""
         import urllib.request
 
-        urllib.request.urlopen(urllib.request.Request(f"{self.endpoint_url}/moto-api/reset", method="POST"))
+        with urllib.request.urlopen(urllib.request.Request(f"{self.endpoint_url}/moto-api/reset", method="POST")):
+            pass
         _reset_runtime()
 
     def __enter__(self) -> LocalAwsServer:
@@ -267,6 +270,14 @@ class LocalAwsServer(LocalAws):
 
     def __exit__(self, *exc_info: object) -> None:
         self.stop()
+
+
+def _check_port_free(host: str, port: int) -> None:
+    """OSError now when `port` (0: any) cannot be bound on `host`."""
+    if port:
+        with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET) as probe:
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as the server's own bind
+            probe.bind((host, port))
 
 
 def main(argv: list[str] | None = None) -> None:
