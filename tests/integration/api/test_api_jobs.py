@@ -49,6 +49,30 @@ def test_status_of_a_completed_job_has_a_presigned_result_url(api):
     assert [h["toStatus"] for h in body["history"]][-1] == "completed"
 
 
+def test_history_shows_no_aws_internals(api):
+    # the workflow's events carry the execution ARN (account id, state machine name) and the S3 key
+    from prosync.settings import JobStoreSettings
+    from prosync.workflow import jobstore
+
+    job_id = started(api)
+    [execution] = api.executions()
+    settings = JobStoreSettings()
+    jobstore.handle({"action": "mark_submitting", "jobId": str(job_id),
+                     "executionArn": execution["executionArn"]}, settings)
+    jobstore.handle({"action": "record_generation", "jobId": str(job_id), "generationId": "gen-1",
+                     "poll": {"interval": 5, "waitSeconds": 0, "deadline": "2999-01-01T00:00:00+00:00"}},
+                    settings)
+    jobstore.handle({"action": "mark_downloading", "jobId": str(job_id), "generationId": "gen-1"}, settings)
+    jobstore.handle({"action": "mark_completed", "jobId": str(job_id),
+                     "result": {"resultKey": f"results/{job_id}/talk_dubbed.mp4", "size": 10, "duration": 4.0}},
+                    settings)
+    body = api.status(job_id).body
+    assert [h["toStatus"] for h in body["history"]][-1] == "completed"
+    history = str(body["history"])
+    assert "arn:aws" not in history and "results/" not in history, history
+    assert {"step": "generation", "generationId": "gen-1"} in [h["detail"] for h in body["history"]]
+
+
 def test_status_of_a_failed_job_has_its_error(api):
     job_id = started(api)
     api.repo.transition(job_id, JobStatus.FAILED, error_code="generation_audio_length_exceeded",

@@ -19,6 +19,9 @@ from prosync.storage.presign import presign_download
 
 # A dropped or unreachable database: the handler answers 503 (the next request reconnects).
 DATABASE_UNAVAILABLE: tuple[type[Exception], ...] = (psycopg.OperationalError,)
+# What of a job event's detail a user sees (an allow-list: the workflow also records its execution
+# ARN, with the account id, and the result's S3 key, which are ours).
+PUBLIC_EVENT_DETAIL = frozenset({"created", "step", "by", "generationId", "error", "code", "size", "duration"})
 
 
 @dataclass(frozen=True)
@@ -50,7 +53,8 @@ def job_status(job: JobRecord, settings: ApiSettings,
         error = JobError(code=job.error_code or "error", message=job.error_message or "")
     history = None
     if events is not None:
-        history = [JobHistoryEntry(at=e.at, from_status=e.from_status, to_status=e.to_status, detail=e.detail)
+        history = [JobHistoryEntry(at=e.at, from_status=e.from_status, to_status=e.to_status,
+                                   detail={k: v for k, v in e.detail.items() if k in PUBLIC_EVENT_DETAIL})
                    for e in events]
     return SegmentJobStatus(
         job_id=job.id, status=job.status, stage=job.stage, progress=STAGE[job.status][1], model=job.model,
