@@ -111,7 +111,8 @@ class SyncOptions(BaseModel):
     model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
     sync_mode: str | None = Field(default=None, **_doc(enum=list(SYNC_MODES)))
     temperature: float | None = Field(default=None, **_doc(minimum=0, maximum=1))
-    active_speaker_detection: bool | None = None
+    active_speaker_detection: bool | None = Field(
+        default=None, description="auto-detect the active speaker (sent to Sync.so as {\"auto_detect\": …})")
     occlusion_detection_enabled: bool | None = None
 
 

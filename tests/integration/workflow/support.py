@@ -40,7 +40,8 @@ class JobFactory:
         repo.set_tier("user-1", Tier.PRO, "editor@example.com")
 
     def create(self, *, upload: bool = True, inputs: dict | None = None,
-               output_file_name: str | None = "talk_dubbed", model: str = "lipsync-2-pro") -> str:
+               output_file_name: str | None = "talk_dubbed", model: str = "lipsync-2-pro",
+               options: dict | None = None) -> str:
         """A queued job as the API leaves it after /start: uploads in S3, durations in `inputs`."""
         job_id = uuid.uuid4()
         prefix = f"uploads/user-1/{job_id}"
@@ -61,7 +62,7 @@ class JobFactory:
         self.repo.create_job(NewJob(
             id=job_id, user_id="user-1", is_pro_job=True, segments_data=segments,
             inputs=inputs if inputs is not None else {"video": video, "audios": audios},
-            options={"sync_mode": "cut_off", "temperature": 0.5}, model=model,
+            options=options if options is not None else {"sync_mode": "cut_off", "temperature": 0.5}, model=model,
             output_file_name=output_file_name))
         assert self.repo.transition(job_id, JobStatus.QUEUED, detail={"step": "start"})
         return str(job_id)

@@ -54,3 +54,22 @@ def test_three_segments_end_in_a_playable_result(jobs, emulator, tmp_path):
     stats = emulator.stats_snapshot()
     assert stats["requests"]["create"] == 1
     assert stats["generations"] == {"COMPLETED": 1}
+
+
+def test_every_option_the_api_accepts_reaches_sync_in_its_shape(jobs, emulator):
+    # the API takes active_speaker_detection as a boolean; Sync.so takes {"auto_detect": bool}: the
+    # boolean made submit fail every such job with a pydantic ValidationError
+    from prosync.models import ProSyncProcessRequest
+    from tests.unit.api.apitest import job_request
+
+    options = {"sync_mode": "loop", "temperature": 0.2, "active_speaker_detection": True,
+               "occlusion_detection_enabled": True}
+    ProSyncProcessRequest.model_validate(job_request(options=options))  # what create stores
+    job_id = jobs.create(options=options)
+    run = jobs.run(job_id)
+
+    assert run.description["status"] == "SUCCEEDED", run.description
+    [generation] = emulator.store.list()
+    assert generation.options == {"sync_mode": "loop", "temperature": 0.2,
+                                  "active_speaker_detection": {"auto_detect": True},
+                                  "occlusion_detection_enabled": True}

@@ -29,16 +29,26 @@ def build_request(event: dict[str, Any], settings: SubmitSettings, s3) -> Genera
             "get_object", Params={"Bucket": settings.media_bucket, "Key": key},
             ExpiresIn=settings.sync_input_url_expiry_seconds)
 
-    options = event.get("options") or None
     return GenerateRequest.for_segments(
         model=event["model"],
         video_url=url(event["videoKey"]),
         audio_urls={ref_id: url(key) for ref_id, key in event["audioKeys"].items()},
         segments=[Segment.model_validate(segment) for segment in event["segments"]],
-        options=GenerationOptions.model_validate(options) if options else None,
+        options=sync_options(event.get("options")),
         webhook_url=settings.webhook_url,
         output_file_name=event.get("outputFileName") or None,
     )
+
+
+def sync_options(options: dict[str, Any] | None) -> GenerationOptions | None:
+    """The job's options as Sync.so takes them. Our API's `active_speaker_detection` is a boolean
+    (auto-detection on or off); Sync.so's is an object, `{"auto_detect": bool}` for that."""
+    if not options:
+        return None
+    wire = dict(options)
+    if isinstance(wire.get("active_speaker_detection"), bool):
+        wire["active_speaker_detection"] = {"auto_detect": wire["active_speaker_detection"]}
+    return GenerationOptions.model_validate(wire)
 
 
 def submit(event: dict[str, Any], settings: SubmitSettings, client: SyncClient, s3) -> dict[str, Any]:
