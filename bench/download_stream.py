@@ -22,6 +22,8 @@ import sys
 import uuid
 from types import SimpleNamespace
 
+import httpx
+
 from bench.common import PY, ROOT, BenchResult, bench_env, require
 from bench.services import emulator, moto_server, synthetic_output
 
@@ -72,7 +74,9 @@ def real_download(url: str, generation_id: str, job_id: str) -> int:
 
 def copy(mode: str, url: str, endpoint: str, key: str, generation_id: str) -> dict:
     """One copy in a fresh child process: {"seconds", "bytes", "rss_mib"}."""
+    emulator = httpx.URL(url)  # outputs are served by the emulator itself: Sync.so's own origin
     env = bench_env(AWS_ENDPOINT_URL=endpoint, MEDIA_BUCKET=BUCKET, SYNC_API_KEY="sk-emulator-local",
+                    SYNC_API_BASE_URL=f"{emulator.scheme}://{emulator.host}:{emulator.port}",
                     POWERTOOLS_SERVICE_NAME="prosync-download", GENERATION_ID=generation_id)
     proc = subprocess.Popen([PY, "-m", "bench._download_child", mode, url, BUCKET, key], env=env, cwd=str(ROOT),
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE)
