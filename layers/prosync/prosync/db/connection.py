@@ -2,10 +2,13 @@
 
 `prepare_threshold=None`: RDS Proxy pins a session that uses prepared statements, so none are made.
 On AWS the password is an RDS IAM auth token (made locally by boto3, no Secrets Manager call) and
-TLS is verify-full. A dropped connection is replaced once, on the next `get_connection()`.
+TLS is verify-full. A dropped connection is replaced once, on the next `get_connection()`; one that
+sat idle longer than `db_idle_check_seconds` is pinged first (one `SELECT 1`), because RDS Proxy
+closes idle client connections and psycopg only notices on the next query (a request's first).
 """
 
 import threading
+import time
 
 import psycopg
 from psycopg.rows import dict_row
@@ -14,6 +17,7 @@ from prosync.settings import DatabaseSettings
 
 _lock = threading.Lock()
 _shared: dict[str, psycopg.Connection] = {}
+_last_used: dict[str, float] = {}
 
 
 def connect(settings: DatabaseSettings) -> psycopg.Connection:
@@ -46,9 +50,20 @@ def get_connection(settings: DatabaseSettings) -> psycopg.Connection:
     key = settings.database_url or f"{settings.db_host}:{settings.db_port}/{settings.db_name}"
     with _lock:
         conn = _shared.get(key)
-        if conn is None or conn.closed or conn.broken:
+        now = time.monotonic()
+        if _usable(conn) and now - _last_used.get(key, now) >= settings.db_idle_check_seconds:
+            try:
+                conn.execute("SELECT 1")
+            except psycopg.OperationalError:
+                conn.close()
+        if not _usable(conn):
             conn = _shared[key] = connect(settings)
+        _last_used[key] = now
         return conn
+
+
+def _usable(conn: psycopg.Connection | None) -> bool:
+    return conn is not None and not conn.closed and not conn.broken
 
 
 def run_with_reconnect(settings: DatabaseSettings, work):
@@ -70,3 +85,4 @@ def close_all() -> None:
         for conn in _shared.values():
             conn.close()
         _shared.clear()
+        _last_used.clear()
