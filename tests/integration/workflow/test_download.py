@@ -143,6 +143,9 @@ def _redirect_to(location):
     "http://169.254.169.254/latest/meta-data/iam/security-credentials/",  # plain http, link-local
     "https://169.254.169.254/latest/meta-data/",  # https, but a link-local address
     "https://10.0.0.7/output.mp4", "https://[::1]/output.mp4", "https://localhost/output.mp4",
+    # loopback spelled as the resolver also reads it
+    "https://2130706433/x", "https://127.1/x", "https://0x7f000001/x", "https://[::ffff:127.0.0.1]/x",
+    "https://LOCALHOST./x",
     "file:///etc/passwd", "ftp://example.com/output.mp4",
 ])
 def test_an_output_url_outside_syncs_origin_or_on_a_private_address_is_refused(local, emulator, url):

@@ -19,6 +19,7 @@ Input: `{jobId, generationId, outputUrl, outputDuration, outputFileName}`; outpu
 from __future__ import annotations
 
 import ipaddress
+import socket
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -77,15 +78,27 @@ def check_output_url(url: str, settings: DownloadSettings) -> None:
     shown = f"{parsed.scheme}://{parsed.netloc.decode(errors='replace')}"[:300]
     if parsed.scheme != "https" or not host:
         raise OutputUrlRejected(f"the output URL {shown} is not https on Sync.so's side")
-    try:
-        address = ipaddress.ip_address(host)
-    except ValueError:
-        address = None
+    address = _ip_literal(host)
     if (address is not None and not address.is_global) or host == "localhost" or host.endswith(".localhost"):
         raise OutputUrlRejected(f"the output URL {shown} points into a private or local network")
     allowed = [h.lower().strip(".") for h in settings.sync_output_hosts]
     if allowed and not any(host == h or host.endswith("." + h) for h in allowed):
         raise OutputUrlRejected(f"the output URL {shown} is not on an allowed host ({', '.join(allowed)})")
+
+
+def _ip_literal(host: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
+    """The address a host names by itself, also in the legacy IPv4 spellings the resolver accepts
+    (`2130706433`, `127.1`, `0x7f000001`), or None for a host name."""
+    try:
+        return ipaddress.ip_address(host)
+    except ValueError:
+        pass
+    if all(part and part.isalnum() for part in host.split(".")):
+        try:
+            return ipaddress.IPv4Address(socket.inet_aton(host))
+        except OSError:
+            pass
+    return None
 
 
 def _origin(url: httpx.URL) -> tuple[str, str, int | None]:
