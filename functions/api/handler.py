@@ -191,7 +191,9 @@ def _error(status: int, code: str, message: str, details: list | None = None) ->
 @app.exception_handler(ProSyncError)
 def _domain_error(exc: ProSyncError) -> Response:
     if exc.status >= 500:
-        logger.warning("unavailable", extra={"code": exc.code, "error": exc.message})
+        cause = exc.__cause__
+        logger.warning("unavailable", extra={"code": exc.code, "error": exc.message,
+                                             "cause": f"{type(cause).__name__}: {cause}" if cause else None})
     return _error(exc.status, exc.code, exc.message, exc.details)
 
 

@@ -78,12 +78,18 @@ class UploadInvalid(ValidationFailed):
     code = "upload_invalid"
 
 
+class UploadChanged(ValidationFailed):
+    """At start: an upload was replaced, cut short or deleted while it was being checked."""
+
+    code = "upload_changed"
+
+
 class TooManyActiveJobs(ProSyncError):
     status, code = 429, "too_many_active_jobs"
 
 
 class ServiceUnavailable(ProSyncError):
-    """A dependency (Step Functions) refused or timed out: retrying the same call is safe."""
+    """A dependency (S3, Step Functions) refused or timed out: retrying the same call is safe."""
 
     status, code = 503, "service_unavailable"
 

@@ -161,7 +161,9 @@ def test_a_user_downgraded_to_free_cannot_start(api):
     from prosync.settings import Tier
 
     api.repo.set_tier("pro", Tier.FREE)
-    assert api.start(answer.body["jobId"]).status == 403 and api.executions() == []
+    result = api.start(answer.body["jobId"])
+    assert result.status == 403 and result.code == "tier_forbidden" and api.executions() == []
+    assert api.repo.get_job(UUID(answer.body["jobId"])).status is JobStatus.AWAITING_UPLOAD
 
 
 def test_concurrent_starts_never_exceed_the_active_job_limit(api, module_database):
@@ -197,3 +199,28 @@ def test_concurrent_starts_never_exceed_the_active_job_limit(api, module_databas
         outcomes = sorted(str(o) for o in pool.map(start, pending))
     assert outcomes == ["429", "queued"]
     assert api.repo.count_active("pro") == limit and len(api.executions()) == 1
+
+
+def _segments(n: int) -> list[dict]:
+    """n touching 0.5 s segments over the 4 s video, alternating the two audios (all used)."""
+    return [{"startTime": i * 0.5, "endTime": (i + 1) * 0.5,
+             "audioInput": {"refId": "intro" if i % 2 == 0 else "outro"}} for i in range(n)]
+
+
+def test_too_many_segments_for_the_current_tier_is_422(api):
+    # created on enterprise (10 segments), then downgraded to pro (5): start checks the plan of now
+    from prosync.settings import Tier
+
+    body = api.declared()
+    body["segments"] = _segments(6)
+    answer = api.create(body, user="ent")
+    assert answer.status == 201, answer.body
+    api.upload(answer)
+    api.repo.set_tier("ent", Tier.PRO)
+    result = api.start(answer.body["jobId"], user="ent")
+    assert result.status == 422 and result.locs == [["segments"]], result.body
+    assert "at most 5" in result.body["error"]["message"]
+    assert api.repo.get_job(UUID(answer.body["jobId"])).status is JobStatus.AWAITING_UPLOAD
+    assert api.executions() == []
+    api.repo.set_tier("ent", Tier.ENTERPRISE)
+    assert api.start(answer.body["jobId"], user="ent").status == 202

@@ -2,6 +2,10 @@
 the real durations (ranged reads + PyAV), check the segments against them, then queue the job and
 start its execution (name = job id). Starting again is a no-op that returns the current state.
 
+The plan is checked again against the user's tier of now (a downgrade since create): free is 403, more
+segments than the plan allows 422. S3 failing while the uploads are checked is 503
+`storage_unavailable` (safe to retry); an upload that changed between its HeadObject and the probe
+(the probe reads only the ETag the HeadObject saw) is 422 `upload_changed`, naming the file.
 A refused start leaves the job awaiting its uploads, so the user can upload a right file and retry.
 """
 
@@ -15,16 +19,20 @@ from botocore.exceptions import BotoCoreError, ClientError
 from prosync.api.common import Caller, job_status, owned_job
 from prosync.aws import client
 from prosync.db.repository import JobRepository
-from prosync.errors import ProSyncError, ServiceUnavailable, UploadInvalid, merge
+from prosync.errors import ProSyncError, ServiceUnavailable, UploadChanged, UploadInvalid, merge
 from prosync.jobs.status import JobStatus
 from prosync.media.probe import MediaUnreadable, probe_object
 from prosync.models import FileDeclaration, SegmentJobStatus, SegmentRequest
 from prosync.settings import ApiSettings, TierLimits
 from prosync.storage.presign import head_object
+from prosync.storage.range_reader import ObjectChanged
 from prosync.validation import (
-    check_active_jobs, check_media_kind, check_tier, check_uploaded_object, validate_media)
+    check_active_jobs, check_media_kind, check_segment_count, check_tier, check_uploaded_object,
+    validate_media)
 
 PROBE_THREADS = 8
+# When several files have problems, the answer is about the most certain kind: 422, then 413, then 503.
+ERROR_ORDER = {422: 0, 413: 1}
 
 
 def start_job(caller: Caller, job_id: UUID, *, repo: JobRepository,
@@ -35,10 +43,12 @@ def start_job(caller: Caller, job_id: UUID, *, repo: JobRepository,
     if job.status is not JobStatus.AWAITING_UPLOAD:
         return job_status(job, settings)
     user = repo.ensure_user(caller.user_id, caller.email)
-    limits = check_tier(settings.tiers.for_tier(user.tier))
+    limits = check_tier(settings.tiers.for_tier(user.tier))  # the tier of now: it may have changed
+    segments = [SegmentRequest.model_validate(s) for s in job.segments_data]
+    check_segment_count(segments, limits.max_segments, root=())
     check_active_jobs(repo.count_active(caller.user_id), limits)
     inputs = inspect_uploads(job.inputs, limits, settings)
-    validate_media([SegmentRequest.model_validate(s) for s in job.segments_data], inputs["video"]["duration"],
+    validate_media(segments, inputs["video"]["duration"],
                    {ref: a["duration"] for ref, a in inputs["audios"].items()},
                    settings.max_speech_seconds_per_segment)
     with repo.user_locked(caller.user_id):  # concurrent starts of this user's jobs queue one at a time
@@ -69,15 +79,24 @@ def inspect_uploads(inputs: dict[str, Any], limits: TierLimits, settings: ApiSet
     caps = {"video": limits.max_video_bytes, "audio": limits.max_audio_bytes}
 
     def check_head(loc, label, kind, entry) -> dict:
-        head = head_object(bucket=settings.media_bucket, key=entry["key"])
+        try:
+            head = head_object(bucket=settings.media_bucket, key=entry["key"])
+        except (ClientError, BotoCoreError) as exc:
+            raise _storage_unavailable(exc) from exc
         check_uploaded_object(loc, label, _declared(entry), head, caps[kind])
         return head
 
     heads = _run_all(check_head, files)
 
     def check_media(loc, label, kind, entry) -> Any:
+        head = heads[entry["key"]]
         try:
-            info = probe_object(settings.media_bucket, entry["key"], heads[entry["key"]]["size"])
+            info = probe_object(settings.media_bucket, entry["key"], head["size"], etag=head.get("etag"))
+        except ObjectChanged as exc:
+            raise UploadChanged.at(loc, f"{label} changed while it was being checked (uploaded again?); "
+                                   "start the job again once its upload is complete") from exc
+        except (ClientError, BotoCoreError) as exc:
+            raise _storage_unavailable(exc) from exc
         except MediaUnreadable as exc:
             raise UploadInvalid.at(loc, f"{label} is not a readable {kind} file") from exc
         check_media_kind(loc, label, kind, _declared(entry), info)
@@ -91,6 +110,18 @@ def inspect_uploads(inputs: dict[str, Any], limits: TierLimits, settings: ApiSet
     return result
 
 
+def _storage_unavailable(exc: Exception) -> ServiceUnavailable:
+    """S3 refused (403: our permissions or keys), failed (5xx), throttled or was unreachable."""
+    return ServiceUnavailable(f"the uploads could not be checked now ({_aws_code(exc)}); starting the job "
+                              "again is safe", code="storage_unavailable")
+
+
+def _aws_code(exc: Exception) -> str:
+    if isinstance(exc, ClientError):
+        return f"storage answered {exc.response.get('Error', {}).get('Code') or 'an error'}"
+    return "storage unreachable"
+
+
 def _declared(entry: dict[str, Any]) -> FileDeclaration:
     return FileDeclaration(file_name=entry["fileName"], content_type=entry["contentType"],
                            size=entry.get("declaredSize", entry["size"]))
@@ -98,7 +129,7 @@ def _declared(entry: dict[str, Any]) -> FileDeclaration:
 
 def _run_all(check, files) -> dict[str, Any]:
     """Run `check` on every file (in threads: each is a few S3 round trips); raise one error with
-    every problem, 422s first, then 413s."""
+    every problem of the most certain kind (ERROR_ORDER: 422s, then 413s, then 503s)."""
     with ThreadPoolExecutor(max_workers=min(PROBE_THREADS, len(files))) as pool:
         futures = {f[3]["key"]: pool.submit(check, *f) for f in files}
     results, errors = {}, []
@@ -108,7 +139,7 @@ def _run_all(check, files) -> dict[str, Any]:
         except ProSyncError as exc:
             errors.append(exc)
     if errors:
-        errors.sort(key=lambda e: e.status != 422)
+        errors.sort(key=lambda e: ERROR_ORDER.get(e.status, len(ERROR_ORDER)))
         raise merge([e for e in errors if e.status == errors[0].status])
     return results
 

@@ -2,7 +2,9 @@
 
 `probe_object` reads an S3 object through `S3RangeReader`, so only the bytes the demuxer asks for
 are fetched (the header, and for some formats the tail): a few hundred KB, whatever the file size.
-Anything FFmpeg cannot read raises `MediaUnreadable` (the caller names the file in its error).
+Anything FFmpeg cannot read raises `MediaUnreadable` (the caller names the file in its error). An
+object that changed while it was read raises `ObjectChanged`, and an S3 failure its botocore error:
+neither is the file's fault, so neither becomes `MediaUnreadable`.
 """
 
 from dataclasses import dataclass
@@ -55,11 +57,20 @@ def probe(fileobj, *, bytes_read=lambda: 0) -> MediaInfo:
         raise MediaUnreadable(f"not a readable media file ({type(exc).__name__}: {exc})") from exc
 
 
-def probe_object(bucket: str, key: str, size: int | None = None, *,
+def probe_object(bucket: str, key: str, size: int | None = None, *, etag: str | None = None,
                  max_fetch_bytes: int = 64 * 1024 * 1024, s3=None) -> MediaInfo:
-    """Probe an S3 object with ranged reads (at most `max_fetch_bytes` fetched)."""
-    reader = S3RangeReader(bucket, key, size, max_fetch_bytes=max_fetch_bytes, s3=s3)
-    return probe(reader, bytes_read=lambda: reader.bytes_fetched)
+    """Probe an S3 object with ranged reads (at most `max_fetch_bytes` fetched). With `etag`, only
+    that version of the object is read (`ObjectChanged` otherwise)."""
+    reader = S3RangeReader(bucket, key, size, max_fetch_bytes=max_fetch_bytes, s3=s3, etag=etag)
+    try:
+        info = probe(reader, bytes_read=lambda: reader.bytes_fetched)
+    except MediaUnreadable as exc:
+        if reader.failure is not None:  # a failed GET, not the bytes, made it unreadable
+            raise reader.failure from exc
+        raise
+    if reader.failure is not None:  # FFmpeg carried on past a failed read: its answer is not sound
+        raise reader.failure
+    return info
 
 
 def _duration(container) -> float | None:

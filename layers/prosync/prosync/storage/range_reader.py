@@ -4,23 +4,39 @@ Reads are served from fixed-size blocks fetched on demand (consecutive missing b
 kept in a small LRU cache, so a demuxer that reads a header, seeks to the end and back costs a few
 small requests instead of the whole object. `bytes_fetched` and `requests` say what it cost;
 `max_fetch_bytes` bounds it (a hostile file cannot make a probe download gigabytes).
+
+With `etag` (from the HeadObject that gave the size) every GET is `If-Match`: an object replaced since
+then, deleted, or shorter than `size` raises `ObjectChanged` rather than feeding the reader's caller
+bytes of another file. The first failure of a GET (that, or the botocore error of an S3 failure) is
+kept in `failure`, because a demuxer may swallow an exception raised in its read callback.
 """
 
 import io
 from collections import OrderedDict
 
+from botocore.exceptions import BotoCoreError, ClientError
+
 from prosync.aws import client
+
+# GetObject error codes that mean "not the object that was sized": gone, shorter, or replaced.
+CHANGED_CODES = frozenset({"NoSuchKey", "404", "InvalidRange", "416", "PreconditionFailed", "412"})
 
 
 class FetchBudgetExceeded(IOError):
     pass
 
 
+class ObjectChanged(Exception):
+    """The object is no longer the one that was sized (replaced, deleted or cut short)."""
+
+
 class S3RangeReader(io.RawIOBase):
     def __init__(self, bucket: str, key: str, size: int | None = None, *, block_size: int = 64 * 1024,
-                 cache_blocks: int = 64, max_fetch_bytes: int | None = 64 * 1024 * 1024, s3=None):
+                 cache_blocks: int = 64, max_fetch_bytes: int | None = 64 * 1024 * 1024, s3=None,
+                 etag: str | None = None):
         super().__init__()
-        self.bucket, self.key = bucket, key
+        self.bucket, self.key, self.etag = bucket, key, etag
+        self.failure: Exception | None = None
         self._s3 = s3 or client("s3")
         if size is None:
             size = self._s3.head_object(Bucket=bucket, Key=key)["ContentLength"]
@@ -95,11 +111,34 @@ class S3RangeReader(io.RawIOBase):
         if self.max_fetch_bytes is not None and self.bytes_fetched + wanted > self.max_fetch_bytes:
             raise FetchBudgetExceeded(f"reading s3://{self.bucket}/{self.key} would fetch more than "
                                       f"{self.max_fetch_bytes} bytes")
-        body = self._s3.get_object(Bucket=self.bucket, Key=self.key, Range=f"bytes={start}-{stop}")["Body"]
-        data = body.read()
+        data = self._get(start, stop)
+        if len(data) != wanted:
+            raise self._failed(ObjectChanged(f"s3://{self.bucket}/{self.key} is shorter than the "
+                                             f"{self.size} bytes it had (read {len(data)} of {wanted} "
+                                             f"bytes at {start})"))
         self.requests += 1
         self.bytes_fetched += len(data)
         for i in range(first, last + 1):
             offset = (i - first) * self.block_size
             self._blocks[i] = data[offset : offset + self.block_size]
             self._blocks.move_to_end(i)
+
+    def _get(self, start: int, stop: int) -> bytes:
+        condition = {"IfMatch": self.etag} if self.etag else {}
+        try:
+            response = self._s3.get_object(Bucket=self.bucket, Key=self.key, Range=f"bytes={start}-{stop}",
+                                           **condition)
+            return response["Body"].read()
+        except ClientError as exc:
+            code = exc.response.get("Error", {}).get("Code")
+            if code in CHANGED_CODES:
+                raise self._failed(ObjectChanged(f"s3://{self.bucket}/{self.key} changed since it was "
+                                                 f"sized ({code})")) from exc
+            raise self._failed(exc)
+        except BotoCoreError as exc:
+            raise self._failed(exc)
+
+    def _failed(self, exc: Exception) -> Exception:
+        if self.failure is None:
+            self.failure = exc
+        return exc
