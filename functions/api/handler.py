@@ -40,7 +40,7 @@ from prosync.settings import api_settings
 
 SERVICE = os.environ.get("POWERTOOLS_SERVICE_NAME", "prosync-api")
 logger = Logger(service=SERVICE)
-tracer = Tracer(service=SERVICE)
+tracer = Tracer(service=SERVICE, patch_modules=("botocore",))  # patching all would import every supported library (X-Ray cannot patch psycopg 3 without psycopg_pool)
 metrics = Metrics(namespace=os.environ.get("POWERTOOLS_METRICS_NAMESPACE", "ProSync"), service=SERVICE)
 app = APIGatewayHttpResolver(enable_validation=True)
 warnings.filterwarnings("ignore", message="No application metrics to publish")  # most requests add none

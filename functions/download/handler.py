@@ -11,7 +11,7 @@ from prosync.settings import DownloadSettings
 from prosync.workflow import download, runtime
 
 logger = Logger(service="prosync-download")
-tracer = Tracer(service="prosync-download")
+tracer = Tracer(service="prosync-download", patch_modules=("botocore", "httpx"))  # only what it uses: patching all imports every supported library
 
 
 @logger.inject_lambda_context(correlation_id_path="jobId")

@@ -9,7 +9,7 @@ from prosync.settings import JobStoreSettings
 from prosync.workflow import jobstore, runtime
 
 logger = Logger(service="prosync-jobstore")
-tracer = Tracer(service="prosync-jobstore")
+tracer = Tracer(service="prosync-jobstore", patch_modules=("botocore",))  # patching all would import every supported library (X-Ray cannot patch psycopg 3 without psycopg_pool)
 
 
 @logger.inject_lambda_context(correlation_id_path="jobId")

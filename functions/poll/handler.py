@@ -9,7 +9,7 @@ from prosync.settings import PollSettings
 from prosync.workflow import poll, runtime
 
 logger = Logger(service="prosync-poll")
-tracer = Tracer(service="prosync-poll")
+tracer = Tracer(service="prosync-poll", patch_modules=("botocore", "httpx"))  # only what it uses: patching all imports every supported library
 
 
 @logger.inject_lambda_context(correlation_id_path="generationId")

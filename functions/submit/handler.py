@@ -10,7 +10,7 @@ from prosync.settings import SubmitSettings
 from prosync.workflow import runtime, submit
 
 logger = Logger(service="prosync-submit")
-tracer = Tracer(service="prosync-submit")
+tracer = Tracer(service="prosync-submit", patch_modules=("botocore", "httpx"))  # only what it uses: patching all imports every supported library
 
 
 @logger.inject_lambda_context(correlation_id_path="jobId")

@@ -5,6 +5,7 @@ weight outside the VPC; httpx is dead weight in the job store; PyAV is imported 
 """
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -27,5 +28,10 @@ NEEDED = {
 def test_a_handler_imports_only_what_it_uses(name):
     code = (f"import json, sys; import functions.{name}.handler; "
             f"print(json.dumps([m for m in {HEAVY!r} if m in sys.modules]))")
-    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True)
+    # as on Lambda: Powertools' Tracer is live there and X-Ray patches libraries at import
+    env = {**os.environ, "LAMBDA_TASK_ROOT": str(ROOT / "functions" / name),
+           "AWS_LAMBDA_FUNCTION_NAME": f"prosync-{name}", "AWS_XRAY_CONTEXT_MISSING": "IGNORE_ERROR"}
+    env.pop("POWERTOOLS_TRACE_DISABLED", None)
+    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True,
+                         check=True)
     assert set(json.loads(out.stdout.strip().splitlines()[-1])) == NEEDED[name]
