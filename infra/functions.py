@@ -1,4 +1,4 @@
-"""Functions: the six Lambdas (arm64, Python 3.14, X-Ray, own log group and role each) and the layer.
+"""Functions: the seven Lambdas (arm64, Python 3.14, X-Ray, own log group and role each) and the layer.
 
 | name     | VPC | reaches                                                              |
 |----------|-----|----------------------------------------------------------------------|
@@ -8,6 +8,9 @@
 | submit   | no  | Sync.so (API key secret), presigned GETs of uploads/                 |
 | poll     | no  | Sync.so (API key secret)                                             |
 | download | no  | Sync.so output URL -> S3 results/ (multipart)                        |
+| sweeper  | yes | Postgres, DescribeExecution of job executions, deletes uploads/      |
+
+The sweeper is scheduled (infra/sweeper.py), never part of the state machine.
 """
 
 from __future__ import annotations
@@ -50,6 +53,7 @@ SPECS = {
         FunctionSpec("submit", 512, 60, False, "ProSync: submit a generation to Sync.so"),
         FunctionSpec("poll", 256, 30, False, "ProSync: poll a Sync.so generation"),
         FunctionSpec("download", 1024, 900, False, "ProSync: stream the Sync.so output into S3 results/"),
+        FunctionSpec("sweeper", 256, 120, True, "ProSync: expire abandoned jobs, fail stuck ones"),
     )
 }
 
@@ -145,8 +149,9 @@ class Functions(Construct):
         self.submit = self._function("submit", {**secret_env, **media_env})
         self.poll = self._function("poll", {**secret_env, **deadline_env})
         self.download = self._function("download", {**secret_env, **media_env})
+        self.sweeper = self._function("sweeper", {**db_env, **media_env})
 
-        for fn in (self.api, self.jobstore, self.migrate):
+        for fn in (self.api, self.jobstore, self.migrate, self.sweeper):
             database.grant_connect(fn)
 
         # api: presigned POSTs (signed with PutObject on uploads/), HeadObject/presigned GETs of the
@@ -168,6 +173,10 @@ class Functions(Construct):
         )
         for fn in (self.submit, self.poll, self.download):
             self.sync_secret.grant_read(fn)
+
+        # sweeper: reads the state of job executions; deletes the uploads of jobs it expires.
+        self._allow(self.sweeper, ["states:DescribeExecution"], [executions_arn])
+        self._allow(self.sweeper, ["s3:DeleteObject"], [storage.uploads_arn()])
 
     @property
     def workflow_functions(self) -> dict[str, lambda_.Function]:

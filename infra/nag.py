@@ -17,8 +17,9 @@ from constructs import IConstruct
 if TYPE_CHECKING:
     from infra.stack import ProSyncStack
 
-FUNCTION_ROLES = ("ApiRole", "JobstoreRole", "MigrateRole", "SubmitRole", "PollRole", "DownloadRole")
-FUNCTIONS = ("Api", "Jobstore", "Migrate", "Submit", "Poll", "Download")
+FUNCTION_ROLES = ("ApiRole", "JobstoreRole", "MigrateRole", "SubmitRole", "PollRole", "DownloadRole",
+                  "SweeperRole")
+SYNCHRONOUS_FUNCTIONS = ("Api", "Jobstore", "Migrate", "Submit", "Poll", "Download")
 
 
 @dataclass(frozen=True)
@@ -72,6 +73,18 @@ def acknowledgements(stack: ProSyncStack) -> list[Ack]:
         "Stop/DescribeExecution act on executions, named by job id at run time; the wildcard is "
         "limited to executions of this stack's one state machine",
     )
+    add(
+        "Functions/SweeperRole",
+        f"AwsSolutions-IAM5[Resource::{executions}]",
+        "DescribeExecution (read only) of the executions of stuck jobs, named by job id at run time; "
+        "the wildcard is limited to executions of this stack's one state machine",
+    )
+    add(
+        "Functions/SweeperRole",
+        f"AwsSolutions-IAM5[Resource::{media}/uploads/*]",
+        "DeleteObject only, on the uploads/ prefix: the sweeper deletes the uploads of the jobs it "
+        "expires, whose keys are generated per user and job",
+    )
 
     # --- CDK's custom-resource Provider framework (relays CloudFormation events to `migrate`) ---
     provider = "Migrations/Provider/framework-onEvent"
@@ -98,9 +111,15 @@ def acknowledgements(stack: ProSyncStack) -> list[Ack]:
         "invoked synchronously only (API Gateway, Step Functions with Retry/Catch, CloudFormation "
         "provider), so a dead-letter queue would never receive anything"
     )
-    for fn in FUNCTIONS:
+    for fn in SYNCHRONOUS_FUNCTIONS:
         add(f"Functions/{fn}", "Serverless-LambdaDLQ", dlq_reason)
     add(provider, "Serverless-LambdaDLQ", dlq_reason)
+    tick_reason = (
+        "the event is a schedule tick that carries no data: a failed or undelivered run is redone by "
+        "the next run 15 minutes later, and failed runs raise the sweeper's Errors alarm"
+    )
+    add("Functions/Sweeper", "Serverless-LambdaDLQ", tick_reason)
+    add("Sweeper/Schedule", "Serverless-EventBusDLQ", tick_reason)
 
     # --- Secrets without rotation ---
     add(

@@ -14,6 +14,7 @@ from infra.monitoring import Monitoring
 from infra.nag import apply_acknowledgements
 from infra.network import Network
 from infra.storage import Storage
+from infra.sweeper import Sweeper
 from infra.workflow import Workflow
 
 
@@ -44,6 +45,7 @@ class ProSyncStack(Stack):
         )
         self.workflow = Workflow(self, "Workflow", config=config, functions=self.functions.workflow_functions)
         self.api = Api(self, "Api", config=config, handler=self.functions.api)
+        self.sweeper = Sweeper(self, "Sweeper", config=config, handler=self.functions.sweeper)
         self.monitoring = Monitoring(
             self,
             "Monitoring",

@@ -21,8 +21,8 @@ PROD_CONTEXT = {
     "alarm_email": "ops@example.com",
     "job_timeout_minutes": 90,
 }
-OUR_FUNCTIONS = ("api", "jobstore", "migrate", "submit", "poll", "download")
-VPC_FUNCTIONS = {"api", "jobstore", "migrate"}
+OUR_FUNCTIONS = ("api", "jobstore", "migrate", "submit", "poll", "download", "sweeper")
+VPC_FUNCTIONS = {"api", "jobstore", "migrate", "sweeper"}
 
 
 @dataclass

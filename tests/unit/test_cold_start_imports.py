@@ -21,6 +21,7 @@ NEEDED = {
     "submit": {"httpx"},
     "poll": {"httpx"},
     "download": {"httpx"},
+    "sweeper": {"psycopg"},
 }
 
 

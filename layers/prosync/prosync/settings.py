@@ -128,6 +128,17 @@ class DownloadSettings(SyncSettings, StorageSettings):
     sync_output_hosts: list[str] = []
 
 
+class SweeperSettings(DatabaseSettings, StorageSettings):
+    """The sweeper (`prosync.jobs.sweep`): when a job counts as abandoned or stalled, and how many of
+    each kind one run handles."""
+
+    # a job awaiting its uploads this long is expired (never before its presigned POSTs have expired)
+    sweep_expire_after_seconds: int = Field(default=24 * 3600, ge=900)
+    # a queued/running job unchanged this long is checked against its execution
+    sweep_stalled_after_seconds: int = Field(default=15 * 60, ge=60)
+    sweep_batch_size: int = Field(default=100, ge=1, le=1000)  # jobs per kind per run
+
+
 @lru_cache
 def api_settings() -> ApiSettings:
     return ApiSettings()

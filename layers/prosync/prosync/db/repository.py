@@ -5,7 +5,7 @@ that writes its `job_events` row in the same transaction, so retries and races n
 backwards, skip a step or lose its history.
 """
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from datetime import datetime
 from typing import Any
@@ -119,6 +119,17 @@ class JobRepository:
             (user_id, [s.value for s in ACTIVE], excluding),
         ).fetchone()
         return row["n"]
+
+    def unchanged_for(self, statuses: Iterable[JobStatus], seconds: float, limit: int) -> list[JobRecord]:
+        """Jobs in one of `statuses` whose row has not changed for `seconds` (the database's clock),
+        oldest first, at most `limit`: the sweeper's access path, on the partial index of unfinished
+        jobs' (status, updated_at)."""
+        rows = self.conn.execute(
+            "SELECT * FROM video_jobs WHERE status = ANY(%s)"
+            " AND updated_at < now() - make_interval(secs => %s) ORDER BY updated_at, id LIMIT %s",
+            ([s.value for s in statuses], seconds, limit),
+        ).fetchall()
+        return [JobRecord.model_validate(r) for r in rows]
 
     @contextmanager
     def user_locked(self, user_id: str) -> Iterator[None]:
