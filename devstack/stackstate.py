@@ -8,6 +8,7 @@ import json
 import os
 import shutil
 import signal
+import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -50,6 +51,14 @@ class StackInfo:
         except (OSError, ValueError, TypeError):
             return None
         return info if _alive(info.pid) else None
+
+    @classmethod
+    def for_command(cls, state_dir: Path | None = None) -> StackInfo | None:
+        """`read`, telling the user on stderr how to start a stack when none runs."""
+        info = cls.read(state_dir)
+        if info is None:
+            print("no local stack is running: start one with `prosync up` (or `make up`)", file=sys.stderr)
+        return info
 
     def issue_token(self, tier: str, user: str | None = None) -> str:
         """Make (or move) the user to `tier` in the stack's database and sign a token for it."""

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import boto3
 
-from devstack.stackstate import StackInfo, default_state_dir
+from devstack.stackstate import StackInfo
 
 
 def register(sub) -> None:
@@ -31,9 +31,8 @@ def run(args) -> int:
     from prosync.jobs import sweep
     from prosync.settings import SweeperSettings
 
-    info = StackInfo.read(args.state_dir or default_state_dir())
+    info = StackInfo.for_command(args.state_dir)
     if info is None:
-        print("no local stack is running: start one with `prosync up` (or `make up`)", file=sys.stderr)
         return 1
     chosen = {"sweep_expire_after_seconds": args.expire_after,
               "sweep_stalled_after_seconds": args.stalled_after}

@@ -3,10 +3,9 @@ alone on stdout (so `TOKEN=$(prosync token)` works). The user row is created or 
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
-from devstack.stackstate import TIERS, StackInfo, default_state_dir
+from devstack.stackstate import TIERS, StackInfo
 
 
 def register(sub) -> None:
@@ -18,9 +17,8 @@ def register(sub) -> None:
 
 
 def run(args) -> int:
-    info = StackInfo.read(args.state_dir or default_state_dir())
+    info = StackInfo.for_command(args.state_dir)
     if info is None:
-        print("no local stack is running: start one with `prosync up` (or `make up`)", file=sys.stderr)
         return 1
     print(info.issue_token(args.tier, args.user))
     return 0
