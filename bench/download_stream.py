@@ -94,6 +94,8 @@ def run(quick: bool = False) -> BenchResult:
     require("prosync.storage.multipart", "prosync.workflow.download")
     import boto3
 
+    from devstack.buckets import create_media_bucket
+
     small, large = (32 * MIB, 256 * MIB) if quick else (64 * MIB, 1024 * MIB)
     result = BenchResult(
         name="download", title=f"Sync.so output -> S3 multipart, {small // MIB} MiB and {large // MIB} MiB",
@@ -102,7 +104,7 @@ def run(quick: bool = False) -> BenchResult:
     with moto_server() as endpoint, emulator() as emu:
         s3 = boto3.client("s3", endpoint_url=endpoint, region_name="us-east-1", aws_access_key_id="bench",
                           aws_secret_access_key="bench")
-        s3.create_bucket(Bucket=BUCKET)
+        create_media_bucket(s3, BUCKET)
         for size in (small, large):
             for mode in ("devnull", "plain", "real", "plain", "real") if size == small or not quick else (
                     "devnull", "plain", "real"):

@@ -75,6 +75,7 @@ def real_execution(settings, *, quick: bool, media_for, adaptive) -> dict:
     require("devstack.localaws", "functions.poll.handler", "functions.jobstore.handler")
     from moto.stepfunctions.parser.asl.component.state.wait.wait_function import wait_function
 
+    from devstack.buckets import create_media_bucket
     from devstack.emulator import DEFAULT_API_KEY, EmulatorServer
     from devstack.localaws import LocalAwsServer, state_names
     from devstack.postgres import LocalPostgres
@@ -104,7 +105,7 @@ def real_execution(settings, *, quick: bool, media_for, adaptive) -> dict:
         stack.enter_context(mock.patch.object(wait_function.WaitFunction, "_wait_interval", _compressed_wait))
         aws = stack.enter_context(LocalAwsServer())
         s3 = aws.client("s3")
-        s3.create_bucket(Bucket=bucket)
+        create_media_bucket(s3, bucket)
         machine = aws.deploy()
         with connect(DatabaseSettings(database_url=url)) as conn:
             apply_migrations(conn)

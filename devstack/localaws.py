@@ -1,15 +1,14 @@
 """Local AWS for the workflow: moto runs the real `statemachine/pro_sync.asl.json` and every Lambda
 Task calls our real handlers in-process (shared/reference/local-stepfunctions.md §2.3, §2.5).
 
-- `patched_moto(handlers, no_sleep)`: patches `LambdaSimpleBackend.invoke` to dispatch by function
-  name (`prosync-jobstore` -> `functions.jobstore.handler.lambda_handler`, ...) and, with `no_sleep`,
-  moto's Wait and Retry sleeps. A handler's exception becomes the Python runtime's error envelope, so
-  Retry/Catch match the exception class name as on AWS.
+- `patched_moto(handlers, no_sleep)`: Lambda Invoke dispatches by function name (`prosync-jobstore` ->
+  `functions.jobstore.handler.lambda_handler`, ...); `no_sleep` skips moto's Wait and Retry sleeps. A
+  handler's exception becomes the Python runtime's error envelope (Retry/Catch match its class name).
 - `local_aws()`: the same under `mock_aws` (one process, no HTTP), yielding a `LocalAws`.
 - `LocalAwsServer`: a `ThreadedMotoServer` (S3, Step Functions, Secrets Manager over HTTP) with the
-  patch; sets `MOTO_PORT` and `AWS_ENDPOINT_URL` so the interpreter and the handlers reach it, and
-  `deploy()` registers the state machine from the ASL file with local function ARNs.
-  `python -m devstack.localaws [--port 5000]` runs one in the foreground.
+  patch; sets `MOTO_PORT` and `AWS_ENDPOINT_URL` for the interpreter and the handlers; `deploy()`
+  registers the ASL with local function ARNs. `python -m devstack.localaws [--port 5000]` runs one in
+  the foreground, with the media bucket as `devstack.buckets` makes it.
 """
 
 from __future__ import annotations
@@ -29,6 +28,8 @@ from typing import Any
 from unittest import mock
 
 import boto3
+
+from devstack.buckets import create_media_bucket
 
 REGION = "us-east-1"
 ACCOUNT = "123456789012"
@@ -129,20 +130,17 @@ def patched_moto(handlers: dict[str, Callable] | None = None, no_sleep: bool = T
 @contextlib.contextmanager
 def _env(values: dict[str, str | None]) -> Iterator[None]:
     """Set (None: unset) environment variables for the block, then put the old values back."""
-    old = {key: os.environ.get(key) for key in values}
-    for key, value in values.items():
-        if value is None:
+    def put(env: dict[str, str | None]) -> None:
+        os.environ.update({key: value for key, value in env.items() if value is not None})
+        for key in [key for key, value in env.items() if value is None]:
             os.environ.pop(key, None)
-        else:
-            os.environ[key] = value
+
+    old = {key: os.environ.get(key) for key in values}
+    put(values)
     try:
         yield
     finally:
-        for key, value in old.items():
-            if value is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = value
+        put(old)
 
 
 def _reset_runtime() -> None:
@@ -259,10 +257,9 @@ class LocalAwsServer(LocalAws):
 
     def reset(self) -> None:
         """Forget every bucket, state machine and execution (moto's /moto-api/reset), and cold-start."""
-        import urllib.request
+        from urllib.request import Request, urlopen
 
-        with urllib.request.urlopen(urllib.request.Request(f"{self.endpoint_url}/moto-api/reset", method="POST")):
-            pass
+        urlopen(Request(f"{self.endpoint_url}/moto-api/reset", method="POST")).close()
         _reset_runtime()
 
     def __enter__(self) -> LocalAwsServer:
@@ -290,7 +287,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--bucket", default=os.environ.get("MEDIA_BUCKET", "prosync-media"))
     args = parser.parse_args(argv)
     with LocalAwsServer(args.host, args.port) as server:
-        server.client("s3").create_bucket(Bucket=args.bucket)
+        create_media_bucket(server.client("s3"), args.bucket)
         arn = server.deploy()
         print(f"moto at {server.endpoint_url}; bucket {args.bucket}; state machine {arn}", flush=True)
         with contextlib.suppress(KeyboardInterrupt):

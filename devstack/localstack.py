@@ -158,6 +158,7 @@ class LocalStack:
         self._setenv(SYNC_API_BASE_URL=self.emulator.url, SYNC_API_KEY=DEFAULT_API_KEY)
 
     def _start_aws(self) -> None:
+        from devstack.buckets import create_media_bucket
         from devstack.localaws import LocalAwsServer
         from devstack.postgres import free_port
 
@@ -167,22 +168,7 @@ class LocalStack:
         self.bucket = os.environ["MEDIA_BUCKET"]
         self.aws = LocalAwsServer(port=free_port()).start()
         self._stops.append(self.aws.stop)
-        s3 = self.aws.client("s3")
-        s3.create_bucket(Bucket=self.bucket)
-        s3.put_bucket_cors(
-            Bucket=self.bucket,
-            CORSConfiguration={
-                "CORSRules": [
-                    {
-                        "AllowedOrigins": self._origins(),
-                        "AllowedMethods": ["POST", "GET", "HEAD"],
-                        "AllowedHeaders": ["*"],
-                        "ExposeHeaders": ["ETag", "Location"],
-                        "MaxAgeSeconds": 3600,
-                    }
-                ]
-            },
-        )
+        create_media_bucket(self.aws.client("s3"), self.bucket, cors_origins=self._origins())
         self.state_machine_arn = self.aws.deploy()
         self._setenv(STATE_MACHINE_ARN=self.state_machine_arn)
 

@@ -155,15 +155,18 @@ class Functions(Construct):
             database.grant_connect(fn)
 
         # api: presigned POSTs (signed with PutObject on uploads/), HeadObject/presigned GETs of the
-        # inputs and the results; ListBucket so that a missing upload is a 404, not a 403.
+        # inputs and the results, the probe's ranged GETs of the version HeadObject saw
+        # (GetObjectVersion); ListBucket so that a missing upload is a 404, not a 403.
         self._allow(self.api, ["s3:PutObject"], [storage.uploads_arn()])
         self._allow(self.api, ["s3:GetObject"], [storage.uploads_arn(), storage.results_arn()])
+        self._allow(self.api, ["s3:GetObjectVersion"], [storage.uploads_arn()])
         self._allow(self.api, ["s3:ListBucket"], [storage.media.bucket_arn])
         self._allow(self.api, ["states:StartExecution"], [self.state_machine_arn])
         self._allow(self.api, ["states:StopExecution", "states:DescribeExecution"], [executions_arn])
 
-        # submit: presigned GETs of the uploads for Sync.so.
-        self._allow(self.submit, ["s3:GetObject"], [storage.uploads_arn()])
+        # submit: presigned GETs of the uploads for Sync.so, of the version start checked (a GET with
+        # versionId is authorized by s3:GetObjectVersion; GetObject for jobs without one).
+        self._allow(self.submit, ["s3:GetObject", "s3:GetObjectVersion"], [storage.uploads_arn()])
         # download: multipart upload of the result, under results/ only; it reads the result back
         # (ranged GETs) to probe its duration when Sync.so does not report one.
         self._allow(

@@ -5,6 +5,14 @@ Guardrails on the media bucket: public access blocked, SSE-S3, TLS 1.2+ only, pr
 older than 15 minutes refused (`s3:signatureAge`), CORS for browser POST uploads from the front end's
 exact origins, uploads expired after N days, incomplete multipart uploads aborted after 1 day.
 
+The media bucket is versioned: start records the version of each upload it checked and submit presigns
+Sync.so's GETs of exactly that version (`versionId`), so an upload replaced after start (its presigned
+POST lives up to 15 minutes) never reaches Sync.so. Noncurrent versions (a replaced upload, a deleted
+one: the expiry rule and the sweeper only add delete markers, a result written again) are removed
+after NONCURRENT_VERSION_DAYS, then the delete markers left with no version behind them.
+NONCURRENT_VERSION_DAYS is at least the longest job deadline (24 h; S3 also rounds the expiry up to
+the next midnight UTC), so a version replaced after start is kept for as long as its job may run.
+
 The signature-age deny covers writes (browser POST uploads are signed for at most 15 minutes). Presigned
 GETs are bounded by their own expiry instead: Sync.so may fetch its inputs only when a queued
 generation starts, so their URLs live longer (`StorageSettings.sync_input_url_expiry_seconds`).
@@ -20,6 +28,7 @@ from infra.config import StackConfig
 UPLOADS_PREFIX = "uploads/"
 RESULTS_PREFIX = "results/"
 MAX_SIGNATURE_AGE_MS = 900_000  # 15 minutes
+NONCURRENT_VERSION_DAYS = 1  # S3 counts from when a version became noncurrent, rounded up to midnight UTC
 # What every bucket of the stack has: no public access, SSE-S3, TLS 1.2+ only, no ACLs.
 GUARDED = dict(
     block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
@@ -53,6 +62,7 @@ class Storage(Construct):
             **GUARDED,
             server_access_logs_bucket=self.access_logs,
             server_access_logs_prefix="media/",
+            versioned=True,
             cors=[
                 s3.CorsRule(
                     allowed_origins=list(config.cors_origins),
@@ -71,6 +81,11 @@ class Storage(Construct):
                 s3.LifecycleRule(
                     id="abort-incomplete-multipart",
                     abort_incomplete_multipart_upload_after=Duration.days(1),
+                ),
+                s3.LifecycleRule(
+                    id="expire-noncurrent-versions",
+                    noncurrent_version_expiration=Duration.days(NONCURRENT_VERSION_DAYS),
+                    expired_object_delete_marker=True,
                 ),
             ],
             removal_policy=removal,

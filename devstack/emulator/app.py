@@ -9,7 +9,7 @@ Routes (Sync.so's paths, then the emulator's own control endpoints, which need n
     GET  /v2/errors                   error catalog, no key                   -> 200
     GET|HEAD /outputs/{id}/{name}.mp4 the output (Range, optional expiry)     -> 200 / 206 / 403 / 416
     GET|POST|DELETE /_emulator/faults active faults / add / clear
-    GET|DELETE /_emulator/stats       request counts per route / reset
+    GET|DELETE /_emulator/stats       request counts per route, sha256 of each fetched input / reset
     POST /_emulator/synthetic         {"size": N} -> a COMPLETED generation whose output is N bytes
 """
 

@@ -10,8 +10,9 @@ Memory stays flat: frames and audio are streamed, never held whole.
 
 from __future__ import annotations
 
+import hashlib
 import itertools
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
@@ -53,18 +54,22 @@ def render_generation(
     workdir: Path,
     output: Path,
     http: httpx.Client,
+    on_fetched: Callable[[dict[str, Any]], None] | None = None,
 ) -> float:
-    """Fetch, check and render; returns the output duration. Raises RenderFailure."""
+    """Fetch, check and render; returns the output duration. Raises RenderFailure. `on_fetched` gets
+    `{type, refId, size, sha256}` of each input once fetched (the emulator's stats)."""
     video_item = next(item for item in inputs if item["type"] == "video")
     audio_items = [item for item in inputs if item["type"] != "video"]
     if any(item["type"] == "text" for item in audio_items):
         raise RenderFailure("generation_pipeline_failed", "text-to-speech inputs are not emulated")
     video_path = fetch(http, video_item["url"], workdir / "video", "generation_video_missing", "video")
+    _report(on_fetched, video_item, video_path)
     duration, rate = probe_video(video_path)
     audio_paths: dict[str | None, Path] = {}
     audio_durations: dict[str | None, float] = {}
     for index, item in enumerate(audio_items):
         path = fetch(http, item["url"], workdir / f"audio{index}", "generation_audio_missing", "audio")
+        _report(on_fetched, item, path)
         audio_paths[item.get("refId")] = path
         audio_durations[item.get("refId")] = probe_audio(path)
     if not segments:
@@ -91,6 +96,16 @@ def fetch(http: httpx.Client, url: str, dest: Path, code: str, label: str) -> Pa
             code, f"{label} input could not be fetched from {where}: {type(exc).__name__}"
         ) from exc
     return dest
+
+
+def _report(on_fetched, item: dict[str, Any], path: Path) -> None:
+    if on_fetched is not None:
+        digest = hashlib.sha256()
+        with open(path, "rb") as source:
+            for chunk in iter(lambda: source.read(FETCH_CHUNK), b""):
+                digest.update(chunk)
+        on_fetched({"type": item["type"], "refId": item.get("refId"), "size": path.stat().st_size,
+                    "sha256": digest.hexdigest()})
 
 
 def probe_video(path: Path) -> tuple[float, Fraction]:

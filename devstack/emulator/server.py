@@ -26,7 +26,9 @@ DEFAULT_WEBHOOK_SECRET = "whsec_emulator_local"
 
 
 class RequestStats:
-    """Requests and answers per route (create, get, list, output, cancel, errors, control, unknown)."""
+    """Requests and answers per route (create, get, list, output, cancel, errors, control, unknown),
+    and what each generation fetched of its inputs (`inputs_fetched`: generation id, type, refId,
+    size and sha256 of the bytes it got), so a test can tell which bytes reached "Sync.so"."""
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
@@ -37,6 +39,7 @@ class RequestStats:
             self.requests: Counter[str] = Counter()
             self.responses: dict[str, Counter[str]] = {}
             self.output_bytes = 0
+            self.inputs_fetched: list[dict[str, Any]] = []
 
     def record_request(self, route: str) -> None:
         with self._lock:
@@ -50,12 +53,17 @@ class RequestStats:
         with self._lock:
             self.output_bytes += count
 
+    def record_input(self, fetched: dict[str, Any]) -> None:
+        with self._lock:
+            self.inputs_fetched.append(dict(fetched))
+
     def snapshot(self) -> dict[str, Any]:
         with self._lock:
             return {
                 "requests": dict(self.requests),
                 "responses": {route: dict(counts) for route, counts in self.responses.items()},
                 "output_bytes": self.output_bytes,
+                "inputs_fetched": [dict(item) for item in self.inputs_fetched],
             }
 
 
@@ -110,6 +118,7 @@ class EmulatorServer:
             self.output_url,
             generation_seconds=generation_seconds,
             concurrency=concurrency,
+            on_input_fetched=self.stats.record_input,
         )
         self._thread: threading.Thread | None = None
         self._connections: set[socket.socket] = set()

@@ -39,11 +39,13 @@ class GenerationWorker:
         generation_seconds: float = 0.0,
         concurrency: int = 2,
         fetch_timeout: float = 30.0,
+        on_input_fetched: Callable[[dict], None] | None = None,
     ) -> None:
         self.store, self.faults, self.webhooks = store, faults, webhooks
         self.output_dir = output_dir
         self.output_url = output_url
         self.generation_seconds = generation_seconds
+        self.on_input_fetched = on_input_fetched
         self._stopping = threading.Event()
         self._pool = ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix="emulator-generation")
         self._http = httpx.Client(timeout=fetch_timeout, follow_redirects=True)
@@ -106,7 +108,8 @@ class GenerationWorker:
         output = self.output_dir / f"{generation_id}.mp4"
         workdir = Path(tempfile.mkdtemp(prefix=f"{generation_id}-", dir=self.output_dir))
         try:
-            duration = render_generation(record.input, record.segments, workdir, output, self._http)
+            fetched = self._fetched(generation_id)
+            duration = render_generation(record.input, record.segments, workdir, output, self._http, fetched)
         except RenderFailure as exc:
             output.unlink(missing_ok=True)
             if not self._sleep_until(deadline):
@@ -119,6 +122,12 @@ class GenerationWorker:
         self._finish(
             generation_id, "COMPLETED", ("PROCESSING",), output_path=output, output_duration=duration
         )
+
+    def _fetched(self, generation_id: str) -> Callable[[dict], None] | None:
+        if self.on_input_fetched is None:
+            return None
+        report = self.on_input_fetched
+        return lambda item: report({"generationId": generation_id, **item})
 
     def _finish(self, generation_id: str, status: str, allowed_from: tuple[str, ...], **fields) -> bool:
         if not self.store.transition(generation_id, status, allowed_from, **fields):

@@ -160,6 +160,8 @@ def test_api_grants(synth):
     assert render(by_action["s3:PutObject"]["Resource"]).endswith('"/uploads/*"]]}')
     got = render(by_action["s3:GetObject"]["Resource"])
     assert "/uploads/*" in got and "/results/*" in got
+    # the probe reads the version HeadObject saw (GetObject with VersionId needs GetObjectVersion)
+    assert render(by_action["s3:GetObjectVersion"]["Resource"]).endswith('"/uploads/*"]]}')
     name = synth.stack.config.state_machine_name
     assert render(by_action["states:StartExecution"]["Resource"]).endswith(f':stateMachine:{name}"]]}}')
     for action in ("states:StopExecution", "states:DescribeExecution"):
@@ -175,7 +177,8 @@ def test_submit_may_only_read_uploads(synth):
         for s in synth.function_statements("submit")
         if any(a.startswith("s3:") for a in as_list(s["Action"]))
     ]
-    assert [as_list(s["Action"]) for s in s3] == [["s3:GetObject"]]
+    # presigned GETs of the version start checked (versionId: GetObjectVersion) or of the key
+    assert [as_list(s["Action"]) for s in s3] == [["s3:GetObject", "s3:GetObjectVersion"]]
     assert render(s3[0]["Resource"]).endswith('"/uploads/*"]]}')
 
 

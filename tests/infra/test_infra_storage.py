@@ -2,7 +2,10 @@
 
 from infra_testkit import as_list
 
-from infra.storage import MAX_SIGNATURE_AGE_MS
+import pytest
+
+from infra.config import StackConfig
+from infra.storage import MAX_SIGNATURE_AGE_MS, NONCURRENT_VERSION_DAYS
 
 
 def _bucket(synth, construct):
@@ -63,6 +66,31 @@ def test_media_bucket_lifecycle(synth):
     assert abort["Status"] == "Enabled" and "Prefix" not in abort
     assert abort["AbortIncompleteMultipartUpload"] == {"DaysAfterInitiation": 1}
     assert not any("/results" in str(r.get("Prefix")) for r in rules.values())  # results are kept
+    assert "NoncurrentVersionExpiration" not in uploads and "NoncurrentVersionExpiration" not in abort
+
+
+def test_media_bucket_is_versioned_and_drops_noncurrent_versions(synth):
+    """Start pins each checked upload by its version id (a re-upload after start cannot reach Sync.so);
+    versions replaced or deleted (expiry, the sweeper: delete markers) go after a day, on every prefix."""
+    props = _bucket(synth, synth.stack.storage.media)
+    assert props["VersioningConfiguration"] == {"Status": "Enabled"}
+    rules = {r["Id"]: r for r in props["LifecycleConfiguration"]["Rules"]}
+    noncurrent = rules["expire-noncurrent-versions"]
+    assert noncurrent["Status"] == "Enabled" and "Prefix" not in noncurrent and "TagFilters" not in noncurrent
+    assert noncurrent["NoncurrentVersionExpiration"] == {"NoncurrentDays": NONCURRENT_VERSION_DAYS}
+    assert noncurrent["ExpiredObjectDeleteMarker"] is True  # then the markers with nothing behind them
+    assert set(rules) == {"expire-uploads", "abort-incomplete-multipart", "expire-noncurrent-versions"}
+    # the access-log bucket is not versioned (nothing pins its objects)
+    assert "VersioningConfiguration" not in _bucket(synth, synth.stack.storage.access_logs)
+
+
+def test_a_pinned_version_outlives_the_longest_job():
+    """A version replaced after start becomes noncurrent; Sync.so may fetch it until the job's deadline,
+    which is at most 24 h: it must not expire before."""
+    StackConfig(job_timeout_minutes=24 * 60)
+    with pytest.raises(ValueError):
+        StackConfig(job_timeout_minutes=24 * 60 + 1)
+    assert NONCURRENT_VERSION_DAYS * 24 * 60 >= 24 * 60
 
 
 def test_media_bucket_server_access_logs(synth):

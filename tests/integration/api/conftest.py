@@ -1,4 +1,7 @@
-"""The api handler against real Postgres (one fresh database per test) and moto S3 + Step Functions."""
+"""The api handler against real Postgres (one fresh database per test) and moto S3 + Step Functions.
+
+The bucket is versioned, as the stack's (devstack.buckets); `@pytest.mark.unversioned_bucket` gives a
+test a bucket without versioning (the fallback: no version ids, the probe pinned by ETag only)."""
 
 import itertools
 import json
@@ -10,6 +13,7 @@ import boto3
 import pytest
 from moto import mock_aws
 
+from devstack.buckets import create_media_bucket
 from devstack.media_samples import make_tone, make_video
 from prosync.aws import reset_clients
 from prosync.db.connection import close_all, connect
@@ -32,9 +36,13 @@ def set_aws_env(monkeypatch) -> None:
         monkeypatch.setenv(name, value)
 
 
-def make_bucket_and_machine(monkeypatch) -> SimpleNamespace:
+def pytest_configure(config):
+    config.addinivalue_line("markers", "unversioned_bucket: the media bucket without versioning")
+
+
+def make_bucket_and_machine(monkeypatch, *, versioned: bool = True) -> SimpleNamespace:
     s3, sfn = boto3.client("s3"), boto3.client("stepfunctions")
-    s3.create_bucket(Bucket=BUCKET)
+    create_media_bucket(s3, BUCKET, versioned=versioned)
     arn = sfn.create_state_machine(name="prosync-test", definition=json.dumps(TRIVIAL_MACHINE),
                                    roleArn="arn:aws:iam::123456789012:role/prosync-sfn")["stateMachineArn"]
     monkeypatch.setenv("STATE_MACHINE_ARN", arn)
@@ -42,11 +50,12 @@ def make_bucket_and_machine(monkeypatch) -> SimpleNamespace:
 
 
 @pytest.fixture
-def aws(monkeypatch):
+def aws(monkeypatch, request):
     set_aws_env(monkeypatch)
     with mock_aws():
         reset_clients()
-        yield make_bucket_and_machine(monkeypatch)
+        versioned = request.node.get_closest_marker("unversioned_bucket") is None
+        yield make_bucket_and_machine(monkeypatch, versioned=versioned)
     reset_clients()
 
 

@@ -46,6 +46,18 @@ def test_start_queues_the_job_and_starts_one_execution(api):
     assert video["duration"] == pytest.approx(4.0, abs=0.05)
     assert intro["duration"] == pytest.approx(2.0, abs=0.05) and "wav" in intro["format"]
     assert [e.to_status for e in api.repo.events(job.id)] == [JobStatus.AWAITING_UPLOAD, JobStatus.QUEUED]
+    for entry in [video, *job.inputs["audios"].values()]:  # the versions checked: what Sync.so gets
+        head = api.aws.s3.head_object(Bucket=api.aws.bucket, Key=entry["key"])
+        assert entry["versionId"] == head["VersionId"]
+
+
+@pytest.mark.unversioned_bucket
+def test_without_versioning_start_records_no_version(api):
+    answer = created(api)
+    api.upload(answer)
+    assert api.start(answer.body["jobId"]).status == 202
+    job = api.repo.get_job(UUID(answer.body["jobId"]))
+    assert not any("versionId" in entry for entry in [job.inputs["video"], *job.inputs["audios"].values()])
 
 
 def test_a_second_start_is_a_no_op(api):

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+
 import httpx
 import pytest
 from prosync.syncso import (
@@ -177,14 +179,23 @@ def test_fault_spec_parsing():
         Fault.parse("kind=delay,seconds")
 
 
-def test_stats_count_status_calls_per_route_and_reset(emulator, client, request_body, wait_done):
+def test_stats_count_status_calls_per_route_and_reset(emulator, client, request_body, wait_done, media_dir):
     created = client.create_generation(request_body, "job-1")
     wait_done(created.id)
     gets = emulator.stats_snapshot()["requests"]["get"]
     assert gets >= 1
+    # what the generation fetched, so a test can tell which bytes reached "Sync.so"
+    assert sorted(emulator.stats_snapshot()["inputs_fetched"], key=lambda i: i["type"]) == [
+        {"generationId": created.id, "type": "audio", "refId": "intro",
+         "size": (media_dir / "intro.wav").stat().st_size,
+         "sha256": hashlib.sha256((media_dir / "intro.wav").read_bytes()).hexdigest()},
+        {"generationId": created.id, "type": "video", "refId": None,
+         "size": (media_dir / "talk.mp4").stat().st_size,
+         "sha256": hashlib.sha256((media_dir / "talk.mp4").read_bytes()).hexdigest()}]
     client.get_generation(created.id)
     stats = httpx.get(f"{emulator.url}/_emulator/stats").json()
     assert stats["requests"]["create"] == 1 and stats["requests"]["get"] == gets + 1
     assert stats["generations"] == {"COMPLETED": 1}
     reset = httpx.delete(f"{emulator.url}/_emulator/stats").json()
     assert reset["requests"] == {} and reset["generations"] == {"COMPLETED": 1}  # counters only
+    assert reset["inputs_fetched"] == []

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import uuid
 
+from devstack.buckets import create_media_bucket
 from prosync.db.records import NewJob
 from prosync.db.repository import JobRepository
 from prosync.jobs import sweep
@@ -40,7 +41,7 @@ class Jobs:
     def __init__(self, db, aws):
         self.db, self.aws, self.repo = db, aws, JobRepository(db)
         self.sfn, self.s3 = aws.client("stepfunctions"), aws.client("s3")
-        self.s3.create_bucket(Bucket=BUCKET)
+        create_media_bucket(self.s3, BUCKET)  # versioned, as the stack's
         self.machines = {name: aws.deploy(name=f"sweep-{name}", definition=json.dumps(d))
                          for name, d in MACHINES.items()}
         self.repo.set_tier("user-1", Tier.PRO)

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from devstack.buckets import create_media_bucket
 from devstack.emulator import EmulatorServer
 from devstack.localaws import LocalAwsServer
 from devstack.media_samples import make_tone, make_video
@@ -47,14 +48,15 @@ def moto_server():
 
 @pytest.fixture
 def local(database_url, emulator, moto_server, monkeypatch):
-    """moto emptied, with the bucket and the state machine; the handlers see this test's env."""
+    """moto emptied, with the bucket (versioned, as the stack's) and the state machine; the handlers
+    see this test's env."""
     monkeypatch.setenv("PROSYNC_WAIT_SCALE", "0")
     monkeypatch.setenv("MEDIA_BUCKET", BUCKET)
     monkeypatch.setenv("SYNC_API_BASE_URL", emulator.url)
     monkeypatch.setenv("SYNC_API_KEY", emulator.api_key)
     monkeypatch.setenv("POWERTOOLS_TRACE_DISABLED", "true")
     moto_server.reset()  # also a cold start of every handler: settings and clients read this env
-    moto_server.client("s3").create_bucket(Bucket=BUCKET)
+    create_media_bucket(moto_server.client("s3"), BUCKET)
     moto_server.state_machine_arn = moto_server.deploy()
     yield moto_server
 

@@ -41,8 +41,9 @@ class JobFactory:
 
     def create(self, *, upload: bool = True, inputs: dict | None = None,
                output_file_name: str | None = "talk_dubbed", model: str = "lipsync-2-pro",
-               options: dict | None = None) -> str:
-        """A queued job as the API leaves it after /start: uploads in S3, durations in `inputs`."""
+               options: dict | None = None, versions: bool = True) -> str:
+        """A queued job as the API leaves it after /start: uploads in S3, durations and the uploads'
+        version ids in `inputs` (`versions=False`: none, as a job started before they were recorded)."""
         job_id = uuid.uuid4()
         prefix = f"uploads/user-1/{job_id}"
         video = {"key": f"{prefix}/video", "fileName": "talk.mp4", "contentType": "video/mp4",
@@ -59,6 +60,8 @@ class JobFactory:
                            ExtraArgs={"ContentType": "video/mp4"})
             for ref_id in audios:
                 s3.upload_file(str(self.media[ref_id]), BUCKET, audios[ref_id]["key"])
+            for entry in [video, *audios.values()] if versions else []:
+                entry["versionId"] = s3.head_object(Bucket=BUCKET, Key=entry["key"])["VersionId"]
         self.repo.create_job(NewJob(
             id=job_id, user_id="user-1", is_pro_job=True, segments_data=segments,
             inputs=inputs if inputs is not None else {"video": video, "audios": audios},

@@ -67,3 +67,29 @@ def test_s3_failures_while_probing_are_not_unreadable_media(s3, code, http):
 def test_a_missing_bucket_while_probing_is_an_s3_failure(s3, media):
     with pytest.raises(ClientError, match="NoSuchBucket"):
         probe_object("no-such-bucket", "t.wav", 50_000)
+
+
+def _versioned(s3) -> None:
+    s3.put_bucket_versioning(Bucket=BUCKET, VersioningConfiguration={"Status": "Enabled"})
+
+
+def test_with_its_version_id_the_checked_version_is_read_whatever_was_uploaded_since(s3, media):
+    _versioned(s3)
+    data = media["v.mp4"].read_bytes()
+    put(s3, "v.mp4", data)
+    head = s3.head_object(Bucket=BUCKET, Key="v.mp4")
+    put(s3, "v.mp4", media["t.wav"].read_bytes())  # another file on the key (a re-upload)
+    info = probe_object(BUCKET, "v.mp4", len(data), etag=head["ETag"], version_id=head["VersionId"])
+    assert info.has_video and not info.format_name.startswith("wav")
+    s3.delete_object(Bucket=BUCKET, Key="v.mp4")  # a delete marker: the version is still there
+    assert probe_object(BUCKET, "v.mp4", len(data), version_id=head["VersionId"]).has_video
+
+
+def test_a_version_deleted_for_good_is_a_change(s3, media):
+    _versioned(s3)
+    data = media["t.wav"].read_bytes()
+    put(s3, "t.wav", data)
+    version = s3.head_object(Bucket=BUCKET, Key="t.wav")["VersionId"]
+    s3.delete_object(Bucket=BUCKET, Key="t.wav", VersionId=version)
+    with pytest.raises(ObjectChanged):
+        probe_object(BUCKET, "t.wav", len(data), version_id=version)

@@ -4,8 +4,11 @@ start its execution (name = job id). Starting again is a no-op that returns the 
 
 The plan is checked again against the user's tier of now (a downgrade since create): free is 403, more
 segments than the plan allows 422. S3 failing while the uploads are checked is 503
-`storage_unavailable` (safe to retry); an upload that changed between its HeadObject and the probe
-(the probe reads only the ETag the HeadObject saw) is 422 `upload_changed`, naming the file.
+`storage_unavailable` (safe to retry). In the versioned media bucket the probe reads the version the
+HeadObject saw, and that version id is recorded in the job's `inputs` (`versionId`): submit hands Sync.so
+exactly that version, so a re-upload with a still-valid POST after start reaches nobody. Without a
+version id (a bucket without versioning) the probe reads only the ETag the HeadObject saw, and an upload
+that changed in between is 422 `upload_changed`, naming the file.
 A refused start leaves the job awaiting its uploads, so the user can upload a right file and retry.
 """
 
@@ -91,7 +94,8 @@ def inspect_uploads(inputs: dict[str, Any], limits: TierLimits, settings: ApiSet
     def check_media(loc, label, kind, entry) -> Any:
         head = heads[entry["key"]]
         try:
-            info = probe_object(settings.media_bucket, entry["key"], head["size"], etag=head.get("etag"))
+            info = probe_object(settings.media_bucket, entry["key"], head["size"], etag=head.get("etag"),
+                                version_id=head.get("version_id"))
         except ObjectChanged as exc:
             raise UploadChanged.at(loc, f"{label} changed while it was being checked (uploaded again?); "
                                    "start the job again once its upload is complete") from exc
@@ -105,8 +109,11 @@ def inspect_uploads(inputs: dict[str, Any], limits: TierLimits, settings: ApiSet
     infos = _run_all(check_media, files)
     result = json.loads(json.dumps(inputs))
     for entry in [result["video"], *result["audios"].values()]:
-        info = infos[entry["key"]]
-        entry.update(size=heads[entry["key"]]["size"], duration=info.duration, format=info.format_name)
+        info, head = infos[entry["key"]], heads[entry["key"]]
+        entry.update(size=head["size"], duration=info.duration, format=info.format_name)
+        entry.pop("versionId", None)
+        if head.get("version_id"):  # the version checked here is the one Sync.so gets (submit)
+            entry["versionId"] = head["version_id"]
     return result
 
 

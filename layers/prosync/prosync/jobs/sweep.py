@@ -2,6 +2,11 @@
 
 (a) `awaiting_upload` unchanged for `sweep_expire_after_seconds` (24 h) -> `expired`; its upload keys
     (from `inputs`, all under `uploads/`) are deleted. The bucket's lifecycle would remove them later.
+    The media bucket is versioned, so a delete adds a delete marker: the key answers 404 at once, and
+    the bytes (now noncurrent versions) go with the lifecycle rule that expires noncurrent versions
+    after a day (and then the expired delete marker). Versions are not deleted one by one: that would
+    need ListBucketVersions and DeleteObjectVersion, and nothing can still read them (a job that never
+    started recorded no version id, so no presigned URL names one).
 (b) `queued` unchanged for `sweep_stalled_after_seconds` (15 min) whose execution does not exist (a
     start stopped between its update and StartExecution and was never retried) -> `failed`
     `workflow_not_started`.
@@ -91,7 +96,8 @@ def upload_keys(job: JobRecord) -> list[str]:
 
 
 def delete_uploads(s3, bucket: str, job: JobRecord) -> bool:
-    """Delete the job's upload objects (a key with no object is fine); False when S3 refused any."""
+    """Delete the job's upload objects (a key with no object is fine); False when S3 refused any.
+    In the versioned bucket this hides them (delete markers); the lifecycle removes the data."""
     keys = upload_keys(job)
     if not keys:
         return True

@@ -58,10 +58,13 @@ def probe(fileobj, *, bytes_read=lambda: 0) -> MediaInfo:
 
 
 def probe_object(bucket: str, key: str, size: int | None = None, *, etag: str | None = None,
-                 max_fetch_bytes: int = 64 * 1024 * 1024, s3=None) -> MediaInfo:
-    """Probe an S3 object with ranged reads (at most `max_fetch_bytes` fetched). With `etag`, only
-    that version of the object is read (`ObjectChanged` otherwise)."""
-    reader = S3RangeReader(bucket, key, size, max_fetch_bytes=max_fetch_bytes, s3=s3, etag=etag)
+                 version_id: str | None = None, max_fetch_bytes: int = 64 * 1024 * 1024,
+                 s3=None) -> MediaInfo:
+    """Probe an S3 object with ranged reads (at most `max_fetch_bytes` fetched). With `version_id`,
+    that version is read whatever is uploaded meanwhile; with `etag`, only an object with that ETag is
+    read (`ObjectChanged` otherwise: what pins it in a bucket without versioning)."""
+    reader = S3RangeReader(bucket, key, size, max_fetch_bytes=max_fetch_bytes, s3=s3, etag=etag,
+                           version_id=version_id)
     try:
         info = probe(reader, bytes_read=lambda: reader.bytes_fetched)
     except MediaUnreadable as exc:

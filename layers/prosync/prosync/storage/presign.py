@@ -1,4 +1,5 @@
-"""Presigned access to the media bucket: one POST per uploaded file, a GET for the result.
+"""Presigned access to the media bucket: one POST per uploaded file, GETs of the inputs (for Sync.so,
+pinned to the version start checked) and of the result.
 
 Upload keys are made by the server, never from the client's file name:
 `uploads/{user}/{job_id}/{slot}{ext}` with slot `video` or `audio-{refId}` (refId already matched
@@ -80,11 +81,28 @@ def presign_download(*, bucket: str, key: str, expires_in: int, download_name: s
 
 
 def head_object(*, bucket: str, key: str) -> dict | None:
-    """{"size", "content_type", "etag"} of an object, or None when there is none."""
+    """{"size", "content_type", "etag", "version_id"} of an object, or None when there is none.
+    `version_id` is None in a bucket without versioning (S3's "null" version can be overwritten,
+    so it pins nothing)."""
     try:
         head = client("s3").head_object(Bucket=bucket, Key=key)
     except ClientError as exc:
         if exc.response.get("Error", {}).get("Code") in {"404", "NoSuchKey", "NotFound"}:
             return None
         raise
-    return {"size": head["ContentLength"], "content_type": head.get("ContentType"), "etag": head.get("ETag")}
+    return {"size": head["ContentLength"], "content_type": head.get("ContentType"), "etag": head.get("ETag"),
+            "version_id": pinned_version(head.get("VersionId"))}
+
+
+def pinned_version(version_id: str | None) -> str | None:
+    """A version id that names one immutable version, else None (absent, or S3's "null")."""
+    return version_id if version_id and version_id != "null" else None
+
+
+def presign_input(s3, *, bucket: str, key: str, version_id: str | None, expires_in: int) -> str:
+    """A presigned GET of one input for Sync.so. With `version_id` the URL carries `versionId`, so a
+    plain GET of it fetches exactly that version, whatever was uploaded to the key since."""
+    params = {"Bucket": bucket, "Key": key}
+    if pinned_version(version_id):
+        params["VersionId"] = version_id
+    return s3.generate_presigned_url("get_object", Params=params, ExpiresIn=int(expires_in))

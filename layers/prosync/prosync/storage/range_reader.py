@@ -5,10 +5,12 @@ kept in a small LRU cache, so a demuxer that reads a header, seeks to the end an
 small requests instead of the whole object. `bytes_fetched` and `requests` say what it cost;
 `max_fetch_bytes` bounds it (a hostile file cannot make a probe download gigabytes).
 
-With `etag` (from the HeadObject that gave the size) every GET is `If-Match`: an object replaced since
-then, deleted, or shorter than `size` raises `ObjectChanged` rather than feeding the reader's caller
-bytes of another file. The first failure of a GET (that, or the botocore error of an S3 failure) is
-kept in `failure`, because a demuxer may swallow an exception raised in its read callback.
+With `version_id` (from the HeadObject that gave the size, in a versioned bucket) every GET reads that
+version, whatever is uploaded to the key meanwhile. With `etag` every GET is also `If-Match`: in a
+bucket without versioning, an object replaced since then, deleted, or shorter than `size` raises
+`ObjectChanged` rather than feeding the reader's caller bytes of another file. The first failure of a
+GET (that, or the botocore error of an S3 failure) is kept in `failure`, because a demuxer may swallow
+an exception raised in its read callback.
 """
 
 import io
@@ -19,7 +21,8 @@ from botocore.exceptions import BotoCoreError, ClientError
 from prosync.aws import client
 
 # GetObject error codes that mean "not the object that was sized": gone, shorter, or replaced.
-CHANGED_CODES = frozenset({"NoSuchKey", "404", "InvalidRange", "416", "PreconditionFailed", "412"})
+CHANGED_CODES = frozenset({"NoSuchKey", "NoSuchVersion", "404", "InvalidRange", "416", "PreconditionFailed",
+                           "412"})
 
 
 class FetchBudgetExceeded(IOError):
@@ -33,13 +36,14 @@ class ObjectChanged(Exception):
 class S3RangeReader(io.RawIOBase):
     def __init__(self, bucket: str, key: str, size: int | None = None, *, block_size: int = 64 * 1024,
                  cache_blocks: int = 64, max_fetch_bytes: int | None = 64 * 1024 * 1024, s3=None,
-                 etag: str | None = None):
+                 etag: str | None = None, version_id: str | None = None):
         super().__init__()
-        self.bucket, self.key, self.etag = bucket, key, etag
+        self.bucket, self.key, self.etag, self.version_id = bucket, key, etag, version_id
         self.failure: Exception | None = None
         self._s3 = s3 or client("s3")
+        self._version = {"VersionId": version_id} if version_id else {}
         if size is None:
-            size = self._s3.head_object(Bucket=bucket, Key=key)["ContentLength"]
+            size = self._s3.head_object(Bucket=bucket, Key=key, **self._version)["ContentLength"]
         self.size = size
         self.block_size, self.cache_blocks, self.max_fetch_bytes = block_size, cache_blocks, max_fetch_bytes
         self._blocks: OrderedDict[int, bytes] = OrderedDict()
@@ -127,7 +131,7 @@ class S3RangeReader(io.RawIOBase):
         condition = {"IfMatch": self.etag} if self.etag else {}
         try:
             response = self._s3.get_object(Bucket=self.bucket, Key=self.key, Range=f"bytes={start}-{stop}",
-                                           **condition)
+                                           **self._version, **condition)
             return response["Body"].read()
         except ClientError as exc:
             code = exc.response.get("Error", {}).get("Code")

@@ -69,17 +69,25 @@ def mark_submitting(repo, job_id, event, settings, now) -> dict[str, Any]:
 
 
 def submit_request(job: JobRecord) -> dict[str, Any]:
-    """What the submit Lambda needs to build Sync.so's request: ids and S3 keys, never media."""
-    audios = job.inputs["audios"]
-    return {
+    """What the submit Lambda needs to build Sync.so's request: ids, S3 keys and the version ids start
+    checked (only those recorded: a job started in a bucket without versioning, or before version ids
+    were recorded, has none), never media."""
+    video, audios = job.inputs["video"], job.inputs["audios"]
+    request = {
         "jobId": str(job.id),
         "model": job.model,
-        "videoKey": job.inputs["video"]["key"],
+        "videoKey": video["key"],
         "audioKeys": {ref_id: audio["key"] for ref_id, audio in audios.items()},
         "segments": job.segments_data,
         "options": job.options,
         "outputFileName": job.output_file_name,
     }
+    if video.get("versionId"):
+        request["videoVersionId"] = video["versionId"]
+    versions = {ref_id: audio["versionId"] for ref_id, audio in audios.items() if audio.get("versionId")}
+    if versions:
+        request["audioVersionIds"] = versions
+    return request
 
 
 def record_generation(repo, job_id, event, settings, now) -> dict[str, Any]:

@@ -1,8 +1,12 @@
 """The submit step: build Sync.so's request from the job and create the generation.
 
 Input (from the jobstore's `mark_submitting`): `{jobId, model, videoKey, audioKeys: {refId: key},
-segments, options, outputFileName}`. Inputs go to Sync.so as presigned GET URLs of the uploaded
-objects; `Idempotency-Key` is the job id, so a retried submit never makes a second generation.
+videoVersionId?, audioVersionIds?: {refId: versionId}, segments, options, outputFileName}`. Inputs go
+to Sync.so as presigned GET URLs of the uploaded objects, each with the `versionId` start checked when
+it recorded one (a versioned bucket): Sync.so's plain GET then fetches exactly the checked bytes, even
+after a re-upload to the key. Without one (a bucket without versioning, a job started before version
+ids were recorded) the URL is of the key, as it is now. `Idempotency-Key` is the job id, so a retried
+submit never makes a second generation.
 
 A presigned URL carries its signing time and credentials, so a retry after Sync.so already took the
 first request sends a different body under the same key: Sync.so then answers 409
@@ -16,6 +20,7 @@ from typing import Any
 from urllib.parse import unquote, urlsplit
 
 from prosync.settings import SubmitSettings
+from prosync.storage.presign import presign_input
 from prosync.syncso import (
     GenerateRequest, Generation, GenerationOptions, GenerationStatus, Segment, SyncApiRejected, SyncClient,
 )
@@ -24,15 +29,15 @@ KEY_REUSED = "IDEMPOTENCY_KEY_REUSED"
 
 
 def build_request(event: dict[str, Any], settings: SubmitSettings, s3) -> GenerateRequest:
-    def url(key: str) -> str:
-        return s3.generate_presigned_url(
-            "get_object", Params={"Bucket": settings.media_bucket, "Key": key},
-            ExpiresIn=settings.sync_input_url_expiry_seconds)
+    def url(key: str, version_id: str | None) -> str:
+        return presign_input(s3, bucket=settings.media_bucket, key=key, version_id=version_id,
+                             expires_in=settings.sync_input_url_expiry_seconds)
 
+    versions = event.get("audioVersionIds") or {}
     return GenerateRequest.for_segments(
         model=event["model"],
-        video_url=url(event["videoKey"]),
-        audio_urls={ref_id: url(key) for ref_id, key in event["audioKeys"].items()},
+        video_url=url(event["videoKey"], event.get("videoVersionId")),
+        audio_urls={ref_id: url(key, versions.get(ref_id)) for ref_id, key in event["audioKeys"].items()},
         segments=[Segment.model_validate(segment) for segment in event["segments"]],
         options=sync_options(event.get("options")),
         webhook_url=settings.webhook_url,
