@@ -53,7 +53,6 @@ class DatabaseSettings(_Base):
     db_iam_auth: bool = False
     db_sslrootcert: str = "system"
     db_idle_check_seconds: float = Field(default=60.0, ge=0)  # ping a connection idle this long before use
-    aws_region: str = Field(default="us-east-1", validation_alias="AWS_REGION")
 
 
 class StorageSettings(_Base):

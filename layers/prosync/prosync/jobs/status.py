@@ -57,7 +57,3 @@ STAGE: dict[JobStatus, tuple[str, int]] = {
 
 def allowed_from(to_status: JobStatus) -> frozenset[JobStatus]:
     return ALLOWED_FROM[to_status]
-
-
-def can_move(from_status: JobStatus, to_status: JobStatus) -> bool:
-    return from_status in ALLOWED_FROM[to_status]
