@@ -24,6 +24,7 @@ from pathlib import Path
 from devstack.gateway import DEV_AUDIENCE, DEV_ISSUER, CorsConfig, DevKeys, Gateway, JwtAuthorizer
 from devstack.gateway.auth import KEY_FILE
 from devstack.gateway.cors import DEV_ORIGINS
+from devstack.gateway.websecurity import WebSecurity
 from devstack.stackstate import (
     DEV_USERS,
     STATE_FILE,
@@ -191,6 +192,7 @@ class LocalStack:
             web_dir=self.web_dir,
             jwks=self.keys.jwks(),
             cors=CorsConfig(allow_origins=self._origins()),
+            web_security=WebSecurity.local(self.aws.endpoint_url),  # the page uploads to moto's S3
             dev_tokens=self._dev_token_answer,
             log=print if self.verbose else None,
         )

@@ -3,5 +3,6 @@
 from devstack.gateway.auth import DEV_AUDIENCE, DEV_ISSUER, DevKeys, JwtAuthorizer
 from devstack.gateway.cors import CorsConfig
 from devstack.gateway.server import Gateway
+from devstack.gateway.websecurity import WebSecurity
 
-__all__ = ["DEV_AUDIENCE", "DEV_ISSUER", "CorsConfig", "DevKeys", "Gateway", "JwtAuthorizer"]
+__all__ = ["DEV_AUDIENCE", "DEV_ISSUER", "CorsConfig", "DevKeys", "Gateway", "JwtAuthorizer", "WebSecurity"]

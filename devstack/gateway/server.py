@@ -6,7 +6,11 @@
   becomes a payload-2.0 event for the api Lambda handler, called in-process. Calls are serialized:
   one warm Lambda container, like a function with reserved concurrency 1.
 - `/.well-known/jwks.json`: the dev JWKS. `/dev/token?tier=pro`: a dev token, local stack only.
-- anything else: a file of `web/` (`/` is index.html).
+- anything else: a file of `web/` (`/` is index.html) with the page's security headers
+  (`websecurity.py`: CSP, nosniff, no referrer); index.html's configuration tags are rewritten to
+  say what this gateway allows.
+- any other method or path: 404 `{"message":"Not Found"}`, as API Gateway answers it (never
+  http.server's HTML 501 for a method it has no `do_` for).
 """
 
 from __future__ import annotations
@@ -30,6 +34,7 @@ from devstack.gateway.events import (
     to_event,
 )
 from devstack.gateway.routes import match
+from devstack.gateway.websecurity import WebSecurity
 
 UNAUTHORIZED = {"message": "Unauthorized"}
 NOT_FOUND = {"message": "Not Found"}
@@ -43,6 +48,7 @@ class Gateway:
         *,
         web_dir: str | Path | None = None,
         cors: CorsConfig | None = None,
+        web_security: WebSecurity | None = None,
         jwks: dict | None = None,
         dev_tokens: Callable[[str, str | None], dict] | None = None,
         log: Callable[[str], None] | None = None,
@@ -51,6 +57,7 @@ class Gateway:
         self.authorizer = authorizer
         self.web_dir = Path(web_dir).resolve() if web_dir else None
         self.cors = cors or CorsConfig()
+        self.web_security = web_security or WebSecurity()
         self.jwks = jwks
         self.dev_tokens = dev_tokens
         self.log = log
@@ -64,19 +71,21 @@ class Gateway:
             if request.method == "OPTIONS":
                 return self.cors.preflight(request)
             return self.cors.decorate(request, self._api(request))
+        if request.method not in ("GET", "HEAD"):
+            return HttpResponse.json(404, NOT_FOUND)
         if path == "/.well-known/jwks.json" and self.jwks:
             return HttpResponse.json(200, self.jwks)
         if path == "/dev/token" and self.dev_tokens:
-            query = parse_qs(request.query)
-            try:
-                return HttpResponse.json(
-                    200, self.dev_tokens(query.get("tier", ["pro"])[0], query.get("user", [None])[0])
-                )
-            except ValueError as exc:
-                return HttpResponse.json(400, {"message": str(exc)})
-        if request.method in ("GET", "HEAD"):
-            return self._static(path)
-        return HttpResponse.json(404, NOT_FOUND)
+            return self._dev_token(parse_qs(request.query))
+        return self._static(path)
+
+    def _dev_token(self, query: dict[str, list[str]]) -> HttpResponse:
+        try:
+            return HttpResponse.json(
+                200, self.dev_tokens(query.get("tier", ["pro"])[0], query.get("user", [None])[0])
+            )
+        except ValueError as exc:
+            return HttpResponse.json(400, {"message": str(exc)})
 
     def _api(self, request: HttpRequest) -> HttpResponse:
         found = match(request.method, request.path)
@@ -106,9 +115,11 @@ class Gateway:
         if not target.is_relative_to(self.web_dir) or not target.is_file():
             return HttpResponse.json(404, NOT_FOUND)
         content_type = mimetypes.guess_type(target.name)[0] or "application/octet-stream"
-        return HttpResponse(
-            200, [("content-type", content_type), ("cache-control", "no-store")], target.read_bytes()
-        )
+        body = target.read_bytes()
+        if target == self.web_dir / "index.html":
+            body = self.web_security.render_index(body.decode()).encode()
+        headers = [("content-type", content_type), ("cache-control", "no-store"), *self.web_security.headers()]
+        return HttpResponse(200, headers, body)
 
     # server ------------------------------------------------------------------------------------
     def start(self, host: str = "127.0.0.1", port: int = 0) -> Gateway:
@@ -164,6 +175,13 @@ class _RequestHandler(BaseHTTPRequestHandler):
             self.wfile.write(response.body)
 
     do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = do_OPTIONS = do_HEAD = _serve
+
+    def __getattr__(self, name: str):
+        # http.server answers a method without a `do_<METHOD>` (TRACE, PROPFIND...) with an HTML 501;
+        # API Gateway routes every method, so every one goes through `Gateway.handle` (404 JSON)
+        if name.startswith("do_"):
+            return self._serve
+        raise AttributeError(name)
 
     def log_message(self, format: str, *args) -> None:
         if self.gateway.log:

@@ -1,0 +1,109 @@
+"""The security headers of the web page, and the page's own copy of its policy.
+
+The page (`web/index.html`) carries its configuration in two `<meta>` tags, so that it holds
+wherever the file is hosted:
+- `prosync-api-origins`: the cross-origin APIs the page may send the user's token to (space-separated
+  origins); a `?api=` naming any other origin is ignored by the page;
+- `Content-Security-Policy`: no inline script or style, and `connect-src` limited to the page's own
+  origin, those APIs and the storage the uploads go to.
+
+The local gateway serves index.html with both tags rewritten from its own `WebSecurity` (the moto S3
+endpoint has a port chosen at start) and sends the same policy as a header, with `frame-ancestors`
+(ignored in a meta tag). `DEPLOYED_STORAGE_ORIGINS` is what the committed file allows for S3; a test
+keeps the committed tag equal to `WebSecurity().policy()`.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from html.parser import HTMLParser
+from urllib.parse import urlsplit
+
+API_ORIGINS_META = "prosync-api-origins"
+CSP_META = "content-security-policy"
+DEPLOYED_STORAGE_ORIGINS = ("https://*.amazonaws.com",)
+
+
+def origin_of(url: str) -> str:
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        raise ValueError(f"not an http(s) URL: {url!r}")
+    return f"{parts.scheme}://{parts.netloc}".lower()
+
+
+@dataclass(frozen=True)
+class WebSecurity:
+    api_origins: tuple[str, ...] = ()  # cross-origin APIs the operator allows
+    storage_origins: tuple[str, ...] = DEPLOYED_STORAGE_ORIGINS  # presigned upload and result URLs
+
+    @classmethod
+    def local(cls, storage_url: str, api_origins: list[str] | tuple[str, ...] = ()) -> WebSecurity:
+        return cls(tuple(origin_of(u) for u in api_origins), (origin_of(storage_url),))
+
+    def policy(self) -> str:
+        """The Content-Security-Policy of the page, as its meta tag has it."""
+        directives = {
+            "default-src": ["'self'"],
+            "script-src": ["'self'"],
+            "style-src": ["'self'"],
+            "img-src": ["'self'", "data:"],
+            "media-src": ["'self'", "blob:", *self.storage_origins],
+            "connect-src": ["'self'", *self.api_origins, *self.storage_origins],
+            "object-src": ["'none'"],
+            "base-uri": ["'none'"],
+            "form-action": ["'self'"],
+        }
+        return "; ".join(f"{name} {' '.join(sources)}" for name, sources in directives.items())
+
+    def headers(self) -> list[tuple[str, str]]:
+        """The headers of every web/ file."""
+        return [
+            ("content-security-policy", f"{self.policy()}; frame-ancestors 'none'"),
+            ("x-content-type-options", "nosniff"),
+            ("referrer-policy", "no-referrer"),
+        ]
+
+    def render_index(self, html: str) -> str:
+        """index.html with its two configuration tags saying what this gateway allows."""
+        found = _MetaTags.find(html)
+        values = {CSP_META: self.policy(), API_ORIGINS_META: " ".join(self.api_origins)}
+        for key, tag in found.items():
+            html = html.replace(tag, _with_content(tag, values[key]), 1)
+        return html
+
+
+def page_config(html: str) -> dict[str, str]:
+    """The content of the page's configuration tags (`{meta name or http-equiv: content}`)."""
+    parser = _MetaTags()
+    parser.feed(html)
+    return parser.contents
+
+
+class _MetaTags(HTMLParser):
+    """Finds the configuration meta tags: their source text and their content."""
+
+    def __init__(self):
+        super().__init__(convert_charrefs=True)
+        self.tags: dict[str, str] = {}
+        self.contents: dict[str, str] = {}
+
+    @classmethod
+    def find(cls, html: str) -> dict[str, str]:
+        parser = cls()
+        parser.feed(html)
+        return parser.tags
+
+    def handle_starttag(self, tag, attrs):
+        if tag != "meta":
+            return
+        attributes = {name: value or "" for name, value in attrs}
+        key = (attributes.get("http-equiv") or attributes.get("name") or "").lower()
+        if key in (CSP_META, API_ORIGINS_META):
+            self.tags[key] = self.get_starttag_text()
+            self.contents[key] = attributes.get("content", "")
+
+
+def _with_content(tag: str, content: str) -> str:
+    quoted = content.replace("&", "&amp;").replace('"', "&quot;")
+    return re.sub(r'content="[^"]*"', lambda _: f'content="{quoted}"', tag, count=1)
