@@ -1,16 +1,20 @@
 // ProSync upload page: token and limits, the job form, uploads with progress, stages, the result.
 import { Api, ApiError, devToken, upload } from "./api.js";
+import { chooseApi } from "./config.js";
+import { el } from "./dom.js";
 import { JobForm } from "./form.js";
 
 const $ = (sel) => document.querySelector(sel);
 const params = new URLSearchParams(location.search);
-const api = new Api(params.get("api") || `${location.origin}/api/v1`, () => $("#token").value.trim());
+const chosenApi = chooseApi();
+const api = new Api(chosenApi.base, () => $("#token").value.trim());
 const form = new JobForm();
 const STAGES = ["awaiting_upload", "queued", "submitting", "processing", "downloading", "completed"];
 const POLL_MS = Number(params.get("poll") || 1000);
 const MiB = 1048576;
 
 async function init() {
+  showNotices(chosenApi.notices);
   const token = $("#token");
   const dev = await devToken("pro");  // only the local stack answers
   token.value = params.get("token") || dev || localStorage.getItem("prosync.token") || "";
@@ -22,7 +26,14 @@ async function init() {
   }
   token.addEventListener("change", loadLimits);
   $("#job-form").addEventListener("submit", (e) => { e.preventDefault(); run(); });
+  $("#cancel").addEventListener("click", cancelJob);
   await loadLimits();
+}
+
+function showNotices(notices) {
+  const out = $("#config-notice");
+  out.textContent = notices.join(" ");
+  out.hidden = notices.length === 0;
 }
 
 async function loadLimits() {
@@ -35,7 +46,7 @@ async function loadLimits() {
     const l = await api.limits();
     const models = $("#model");
     const chosen = models.value;
-    models.innerHTML = l.models.map((m) => `<option>${m}</option>`).join("");
+    models.replaceChildren(...(l.models || []).map((m) => el("option", {}, String(m))));
     if (chosen) models.value = chosen;
     if (!l.canCreateJobs || !l.limits) {
       out.textContent = `Tier ${l.tier}: creating jobs needs the Pro or Enterprise plan.`;
@@ -55,25 +66,26 @@ async function loadLimits() {
 }
 
 function progressRow(label) {
-  const row = document.createElement("div");
-  row.className = "upload";
-  row.innerHTML = `<span>${label}</span><progress max="100" value="0"></progress><span class="pct">0%</span>`;
-  $("#uploads").append(row);
+  const bar = el("progress", { max: "100", value: "0" });
+  const percent = el("span", { class: "pct" }, "0%");
+  $("#uploads").append(el("div", { class: "upload" }, el("span", {}, label), bar, percent));
   return (sent, total) => {
     const pct = total ? Math.round((100 * sent) / total) : 100;
-    row.querySelector("progress").value = pct;
-    row.querySelector(".pct").textContent = `${pct}%`;
+    bar.value = pct;
+    percent.textContent = `${pct}%`;
   };
 }
 
 function showStatus(s) {
   const at = STAGES.indexOf(s.status);
   const reached = new Set((s.history || []).map((h) => h.toStatus));  // failed/canceled: how far it got
-  $("#stages").innerHTML = STAGES.map((name, i) => {
+  const stages = STAGES.map((name, i) => {
     const cls = i < at || s.status === "completed" || (at < 0 && reached.has(name)) ? "done"
       : i === at ? "current" : "";
-    return `<li class="${cls}" data-status="${name}">${name.replace("_", " ")}</li>`;
-  }).join("") + (at < 0 ? `<li class="bad" data-status="${s.status}">${s.status}</li>` : "");
+    return el("li", { class: cls, "data-status": name }, name.replace("_", " "));
+  });
+  if (at < 0) stages.push(el("li", { class: "bad", "data-status": s.status }, s.status));
+  $("#stages").replaceChildren(...stages);
   $("#job-progress").value = s.progress ?? 0;
   $("#job-status").textContent = `status: ${s.status} · stage: ${s.stage} · ${s.progress ?? 0}%` +
     (s.syncGenerationId ? ` · generation ${s.syncGenerationId}` : "");
@@ -91,7 +103,7 @@ async function run() {
     const created = await api.create(built.request, crypto.randomUUID());
     $("#job").hidden = false;
     $("#result").hidden = true;
-    $("#uploads").innerHTML = "";
+    $("#uploads").replaceChildren();
     $("#job-id").textContent = created.jobId;
     showStatus({ status: created.status, stage: "upload", progress: 0 });
     const jobs = [upload(created.uploads.video, built.files.video, progressRow(`video ${built.files.video.name}`))];
@@ -113,15 +125,19 @@ async function run() {
   }
 }
 
+let followedJobId = null;
+
 async function follow(jobId) {
   const cancel = $("#cancel");
   cancel.hidden = false;
   cancel.disabled = false;
-  cancel.onclick = async () => {
-    cancel.disabled = true;
-    try { await api.cancel(jobId); } catch (err) { $("#job-error").textContent = err.message; }
-  };
+  followedJobId = jobId;
   try { await poll(jobId); } finally { cancel.hidden = true; }
+}
+
+async function cancelJob() {
+  $("#cancel").disabled = true;
+  try { await api.cancel(followedJobId); } catch (err) { $("#job-error").textContent = err.message; }
 }
 
 async function poll(jobId) {

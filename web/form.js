@@ -1,11 +1,19 @@
 // The job form: video, audio tracks with refIds, segment rows; builds the create request and shows
 // the API's validation errors next to the field each `details[].loc` names.
 
+import { el } from "./dom.js";
+
 const $ = (sel, root = document) => root.querySelector(sel);
 const num = (input) => (input.value.trim() === "" ? null : Number(input.value));
+const errorSlot = () => el("small", { class: "error" });
 
-function field(loc, inner) {
-  return `<label class="field" data-loc="${loc}">${inner}<small class="error"></small></label>`;
+// A label whose errors show under its content; `loc` is the request field it stands for.
+function field(loc, ...content) {
+  return el("label", { class: "field", "data-loc": loc }, ...content, errorSlot());
+}
+
+function numberInput(name, extra = {}) {
+  return el("input", { name, type: "number", min: "0", step: "0.01", ...extra });
 }
 
 export class JobForm {
@@ -44,46 +52,43 @@ export class JobForm {
   }
 
   renderAudios() {
-    const body = $("#audios tbody");
-    body.innerHTML = this.audios.map((a, i) => `
-      <tr data-loc="audios.${i}" data-ref="${a.refId}">
-        <td>${field(`audios.${i}.refId`, `<input name="refId" value="${a.refId}" pattern="[A-Za-z0-9_-]{1,64}">`)}</td>
-        <td>${field(`audios.${i}.fileName`, a.file.name)}</td>
-        <td>${field(`audios.${i}.size`, `${(a.file.size / 1024).toFixed(0)} KiB`)}</td>
-        <td><button type="button" data-remove="${i}">remove</button><small class="error"></small></td>
-      </tr>`).join("");
-    body.querySelectorAll("input[name=refId]").forEach((input, i) => input.addEventListener("change", () => {
-      this.audios[i].refId = input.value.trim();
-      this.refreshAudioChoices();
-    }));
-    body.querySelectorAll("[data-remove]").forEach((b) => b.addEventListener("click", () => {
-      this.audios.splice(Number(b.dataset.remove), 1);
-      this.renderAudios();
-    }));
+    $("#audios tbody").replaceChildren(...this.audios.map((audio, i) => this.audioRow(audio, i)));
     this.refreshAudioChoices();
+  }
+
+  audioRow(audio, i) {
+    const refId = el("input", { name: "refId", value: audio.refId, pattern: "[A-Za-z0-9_-]{1,64}" });
+    refId.addEventListener("change", () => { audio.refId = refId.value.trim(); this.refreshAudioChoices(); });
+    const remove = el("button", { type: "button" }, "remove");
+    remove.addEventListener("click", () => { this.audios.splice(i, 1); this.renderAudios(); });
+    return el("tr", { "data-loc": `audios.${i}`, "data-ref": audio.refId },
+      el("td", {}, field(`audios.${i}.refId`, refId)),
+      el("td", {}, field(`audios.${i}.fileName`, audio.file.name)),
+      el("td", {}, field(`audios.${i}.size`, `${(audio.file.size / 1024).toFixed(0)} KiB`)),
+      el("td", {}, remove, errorSlot()));
   }
 
   refreshAudioChoices() {
     for (const select of document.querySelectorAll("#segments select[name=refId]")) {
       const current = select.value;
-      select.innerHTML = `<option value="">choose…</option>` +
-        this.audios.map((a) => `<option value="${a.refId}">${a.refId}</option>`).join("");
+      select.replaceChildren(el("option", { value: "" }, "choose…"),
+        ...this.audios.map((a) => el("option", { value: a.refId }, a.refId)));
       if (this.audios.some((a) => a.refId === current)) select.value = current;
       else if (!current && this.audios.length === 1) select.value = this.audios[0].refId;
     }
   }
 
   addSegment(values = {}) {
-    const row = document.createElement("tr");
-    row.innerHTML = `
-      <td class="n"></td>
-      <td>${field("", `<input name="startTime" type="number" min="0" step="0.01">`)}</td>
-      <td>${field("", `<input name="endTime" type="number" min="0" step="0.01">`)}</td>
-      <td>${field("", `<select name="refId"></select>`)}</td>
-      <td>${field("", `<input name="cropStart" type="number" min="0" step="0.01" placeholder="—">`)}</td>
-      <td>${field("", `<input name="cropEnd" type="number" min="0" step="0.01" placeholder="—">`)}</td>
-      <td><button type="button" class="remove">remove</button></td>`;
-    row.querySelector(".remove").addEventListener("click", () => { row.remove(); this.renumber(); });
+    const remove = el("button", { type: "button", class: "remove" }, "remove");
+    const row = el("tr", {},
+      el("td", { class: "n" }),
+      el("td", {}, field("", numberInput("startTime"))),
+      el("td", {}, field("", numberInput("endTime"))),
+      el("td", {}, field("", el("select", { name: "refId" }))),
+      el("td", {}, field("", numberInput("cropStart", { placeholder: "—" }))),
+      el("td", {}, field("", numberInput("cropEnd", { placeholder: "—" }))),
+      el("td", {}, remove));
+    remove.addEventListener("click", () => { row.remove(); this.renumber(); });
     $("#segments tbody").append(row);
     this.refreshAudioChoices();
     for (const [name, value] of Object.entries(values)) row.querySelector(`[name=${name}]`).value = value;
@@ -97,7 +102,7 @@ export class JobForm {
                     cropStart: "audioInput.startTime", cropEnd: "audioInput.endTime" };
     rows.forEach((row, i) => {
       row.dataset.loc = `segments.${i}`;
-      row.querySelector(".n").innerHTML = `${i + 1}<small class="error"></small>`;
+      row.querySelector(".n").replaceChildren(String(i + 1), errorSlot());
       for (const [name, loc] of Object.entries(names)) {
         row.querySelector(`[name=${name}]`).closest(".field").dataset.loc = `segments.${i}.${loc}`;
       }
@@ -159,8 +164,9 @@ export class JobForm {
       }
       let target = null;
       for (let n = loc.length; n >= 0 && !target; n--) {
-        target = document.querySelector(`form [data-loc="${loc.slice(0, n).join(".")}"]`);
+        target = document.querySelector(`form [data-loc="${CSS.escape(loc.slice(0, n).join("."))}"]`);
       }
+      if (!target) continue;
       const slot = target.querySelector(".error");
       slot.textContent = slot.textContent ? `${slot.textContent}; ${d.msg}` : d.msg;
       target.classList.add("invalid");
