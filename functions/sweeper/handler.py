@@ -8,7 +8,7 @@ after doing the rest (the Errors alarm fires; the next run tries them again).
 from aws_lambda_powertools import Logger, Tracer
 
 from prosync import aws
-from prosync.db.connection import get_connection
+from prosync.db.connection import get_connection, per_invocation
 from prosync.db.repository import JobRepository
 from prosync.jobs import sweep
 from prosync.settings import SweeperSettings
@@ -18,8 +18,9 @@ logger = Logger(service="prosync-sweeper")
 tracer = Tracer(service="prosync-sweeper", patch_modules=("botocore",))  # patching all would import every supported library (X-Ray cannot patch psycopg 3 without psycopg_pool)
 
 
-@logger.inject_lambda_context(log_event=False)
+@logger.inject_lambda_context(log_event=False, clear_state=True)
 @tracer.capture_lambda_handler
+@per_invocation  # one connection per in-flight invocation, given back at its end
 def lambda_handler(event, context):
     settings = runtime.settings(SweeperSettings)
     counts = sweep.run(JobRepository(get_connection(settings)), settings, aws.client("stepfunctions"),
