@@ -10,10 +10,13 @@ Input: `{jobId, generationId, outputUrl, outputDuration, outputFileName}`; outpu
 - A network error, a truncated body or another non-200 answer -> `DownloadFailed` (retried).
 - Duration: Sync.so's `outputDuration` when it gives one (it rendered the file), else probed with
   PyAV from the uploaded object through ranged GETs.
-- The URL comes from a third party: before any request (and before following each redirect) it must
+- The URL comes from a third party. Before any request (and before following each redirect) it must
   be https to a host that is not an IP literal of a private, loopback, link-local or reserved
   network, or be on Sync.so's own API origin (`SYNC_API_BASE_URL`, e.g. the local emulator); with
-  `SYNC_OUTPUT_HOSTS` set, only those hosts (and their subdomains). Else `OutputUrlRejected`.
+  `SYNC_OUTPUT_HOSTS` set, only those hosts (and their subdomains). Then every connection goes
+  through `prosync.net.guard.GuardedClient`: the host is resolved, every address it resolves to must
+  be public, and the socket connects to the checked address (no second resolution, so no DNS
+  rebinding); Sync.so's API origin is exempt. Either refusal: `OutputUrlRejected`, nothing sent.
 """
 
 from __future__ import annotations
@@ -27,6 +30,7 @@ from typing import Any
 import httpx
 
 from prosync.media.probe import probe_object
+from prosync.net.guard import AddressRejected, GuardedClient
 from prosync.settings import DownloadSettings
 from prosync.storage.multipart import EmptyUpload, UploadResult, upload_stream
 from prosync.syncso import SyncClient
@@ -44,8 +48,27 @@ def result_key(job_id: str, output_file_name: str | None) -> str:
     return f"results/{job_id}/{output_file_name or job_id}.mp4"
 
 
-def download(event: dict[str, Any], settings: DownloadSettings, s3, http: httpx.Client,
+_clients: dict[tuple[float, str], GuardedClient] = {}
+
+
+def output_client(settings: DownloadSettings) -> GuardedClient:
+    """The guarded client downloads use (one per container; a new one when the settings change)."""
+    key = (settings.download_timeout_seconds, settings.sync_api_base_url)
+    if key not in _clients:
+        for old in _clients.values():
+            old.close()
+        _clients.clear()
+        _clients[key] = GuardedClient(timeout=settings.download_timeout_seconds,
+                                      trusted=[settings.sync_api_base_url])
+    return _clients[key]
+
+
+def download(event: dict[str, Any], settings: DownloadSettings, s3, http: httpx.Client | None,
              sync_client: Callable[[], SyncClient]) -> dict[str, Any]:
+    """`http`: a `GuardedClient` to download with (a test's, with its own resolver); any other client
+    is not used: output URLs are only ever fetched through the guard (`output_client`)."""
+    if not isinstance(http, GuardedClient):
+        http = output_client(settings)
     job_id, generation_id = str(event["jobId"]), str(event["generationId"])
     key = result_key(job_id, event.get("outputFileName"))
     url, duration = event.get("outputUrl"), event.get("outputDuration")
@@ -75,7 +98,7 @@ def check_output_url(url: str, settings: DownloadSettings) -> None:
     host = parsed.host.lower().rstrip(".")
     if (parsed.scheme, host, parsed.port) == _origin(httpx.URL(settings.sync_api_base_url)):
         return
-    shown = f"{parsed.scheme}://{parsed.netloc.decode(errors='replace')}"[:300]
+    shown = _shown(parsed)
     if parsed.scheme != "https" or not host:
         raise OutputUrlRejected(f"the output URL {shown} is not https on Sync.so's side")
     address = _ip_literal(host)
@@ -101,16 +124,25 @@ def _ip_literal(host: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | No
     return None
 
 
+def _shown(url: httpx.URL) -> str:
+    return f"{url.scheme}://{url.netloc.decode(errors='replace')}"[:300]
+
+
 def _origin(url: httpx.URL) -> tuple[str, str, int | None]:
     return url.scheme, url.host.lower().rstrip("."), url.port
 
 
 @contextmanager
-def _open(url: str, settings: DownloadSettings, http: httpx.Client) -> Iterator[httpx.Response]:
-    """GET `url` as a stream, following redirects only to URLs `check_output_url` accepts."""
+def _open(url: str, settings: DownloadSettings, http: GuardedClient) -> Iterator[httpx.Response]:
+    """GET `url` as a stream, following redirects only to URLs `check_output_url` accepts (and the
+    guard connects only to public addresses, or to Sync.so's origin)."""
     for _ in range(MAX_REDIRECTS + 1):
         check_output_url(url, settings)
-        response = http.send(http.build_request("GET", url), stream=True, follow_redirects=False)
+        try:
+            response = http.send(http.build_request("GET", url), stream=True, follow_redirects=False)
+        except AddressRejected as exc:
+            raise OutputUrlRejected(f"the output URL {_shown(httpx.URL(url))} points into a private or "
+                                    f"local network: {exc}"[:1000]) from None
         if response.next_request is None:
             try:
                 yield response
@@ -122,7 +154,7 @@ def _open(url: str, settings: DownloadSettings, http: httpx.Client) -> Iterator[
     raise DownloadFailed(f"the output URL redirected more than {MAX_REDIRECTS} times")
 
 
-def _transfer(url: str | None, key: str, settings: DownloadSettings, s3, http: httpx.Client) -> UploadResult:
+def _transfer(url: str | None, key: str, settings: DownloadSettings, s3, http: GuardedClient) -> UploadResult:
     if not url:
         raise _Expired("no URL")
     try:

@@ -1,0 +1,1 @@
+"""Outbound network access to addresses we do not control (`prosync.net.guard`)."""
