@@ -42,8 +42,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         type=_fault,
         metavar="SPEC",
         help="e.g. kind=rate_limit,route=create,count=3 ; kind=http_error,status=503,count=always ; "
-        "kind=delay,route=get,seconds=2 ; kind=generation_failure,outcome=REJECTED,"
-        "error_code=generation_pipeline_failed ; kind=broken_output,after_bytes=1000 (repeatable)",
+        "kind=delay,route=get,seconds=2 ; kind=generation_failure,count=2,error_code=generation_timeout ; "
+        "kind=lost_create_answer,mode=504 ; kind=unknown_status,route=get,count=3 ; "
+        "kind=webhook,mode=duplicate,seconds=1 ; kind=broken_output,after_bytes=1000 (repeatable; "
+        "all kinds in devstack/emulator/faults.py)",
     )
     parser.add_argument(
         "--output-url-ttl",
@@ -55,7 +57,24 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument(
         "--output-dir", default=None, help="where rendered outputs are kept (default: a temp dir)"
     )
-    parser.add_argument("--concurrency", type=int, default=2, help="generations rendered at once")
+    parser.add_argument(
+        "--concurrency", type=int, default=2, help="generations the emulator renders at once (its threads)"
+    )
+    parser.add_argument(
+        "--concurrency-limit",
+        type=int,
+        default=int(os.environ.get("SYNC_EMULATOR_CONCURRENCY_LIMIT", "0")),
+        metavar="N",
+        help="the organisation's limit of generations PENDING/PROCESSING; over it create answers 429 "
+        "concurrency_limit_reached (default 0 = no limit; Sync.so plans: 1, 3, 6, 15)",
+    )
+    parser.add_argument(
+        "--concurrency-retry-after",
+        type=int,
+        default=5,
+        metavar="SECONDS",
+        help="Retry-After of that 429 (default 5)",
+    )
     parser.add_argument(
         "--public-url", default=None, help="base URL put in outputUrl (default: the bound address)"
     )
@@ -78,6 +97,8 @@ def run(args: argparse.Namespace) -> int:
         output_url_ttl=args.output_url_ttl,
         concurrency=args.concurrency,
         public_url=args.public_url,
+        concurrency_limit=args.concurrency_limit,
+        concurrency_retry_after=args.concurrency_retry_after,
     )
     stopped = threading.Event()
 
@@ -89,7 +110,8 @@ def run(args: argparse.Namespace) -> int:
     server.start()
     print(
         f"Sync.so emulator on {server.url} (x-api-key: {args.api_key}, latency {args.latency}s, "
-        f"{len(args.fault)} fault(s)); control: {server.url}/_emulator/faults, {server.url}/_emulator/stats",
+        f"{len(args.fault)} fault(s), concurrency limit {args.concurrency_limit or 'none'}); control: "
+        f"{server.url}/_emulator/faults, /_emulator/stats, /_emulator/settings",
         file=sys.stderr,
         flush=True,
     )

@@ -1,16 +1,25 @@
-"""HTTP layer of the emulator: routing, auth, fault injection, JSON and output streaming.
+"""HTTP layer of the emulator: routing, auth, fault injection, JSON. The routes live in
+``api_routes`` (Sync.so's), ``output_routes`` (the output files) and ``control_routes`` (the emulator's).
 
 Routes (Sync.so's paths, then the emulator's own control endpoints, which need no API key):
 
-    POST /v2/generate                 create (Idempotency-Key honoured)       -> 201 (200 on replay)
-    GET  /v2/generate/{id}            one generation (fresh outputUrl)        -> 200 / 404
-    POST /v2/generate/{id}/cancel     cancel a PENDING generation (old docs)  -> 200 / 400
-    GET  /v2/generations              list; ?status=A,B&ids=x,y (or repeated) -> 200 [..]
-    GET  /v2/errors                   error catalog, no key                   -> 200
-    GET|HEAD /outputs/{id}/{name}.mp4 the output (Range, optional expiry)     -> 200 / 206 / 403 / 416
-    GET|POST|DELETE /_emulator/faults active faults / add / clear
-    GET|DELETE /_emulator/stats       request counts per route, sha256 of each fetched input / reset
-    POST /_emulator/synthetic         {"size": N} -> a COMPLETED generation whose output is N bytes
+    POST   /v2/generate              create (Idempotency-Key, org concurrency) -> 201 (200 replay) / 400 / 409 / 429
+    GET    /v2/generate/{id}         one generation; ?include=progress adds progress_percent -> 200 / 404
+    GET    /v2/generations           list, newest first; ?status=A,B (or repeated) &ids=x,y &limit=1..100
+                                     -> 200 [..] / 400 (unknown status, bad limit)
+    DELETE /v2/generations/{id}      delete a finished generation             -> 200 / 404 / 409
+    POST   /v2/analyze/cost          create body -> [{estimatedFrameCount, estimatedGenerationCost}]
+                                     -> 200 / 400 / 422 cost_estimate_unavailable
+    GET    /v2/errors                error catalog, no key                    -> 200
+    GET|HEAD /outputs/{id}/{name}.mp4 the output (Range, optional expiry)     -> 200 / 206 / 403 / 404 / 416
+    GET|POST|DELETE /_emulator/faults   active faults / add / clear
+    GET|DELETE /_emulator/stats         counters, billing, concurrency, webhooks, fetched inputs / reset
+    GET|PUT|POST /_emulator/settings    concurrencyLimit, concurrencyRetryAfter, generationSeconds,
+                                        idempotencyConflictCode / change some of them
+    POST   /_emulator/synthetic      {"size": N} -> a COMPLETED generation whose output is N bytes
+
+The old docs' ``POST /v2/generate/{id}/cancel`` is gone from the current API (a processing generation
+cannot be stopped, it is billed): it answers 404 like any unknown route.
 """
 
 from __future__ import annotations
@@ -22,12 +31,13 @@ import socket
 import time
 from http.server import BaseHTTPRequestHandler
 from typing import TYPE_CHECKING, Any
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import urlsplit
 
-from . import outputs
+from .api_routes import ApiRoutes
+from .control_routes import ControlRoutes
 from .faults import Fault
-from .problems import ApiProblem, catalog, nest_error_body
-from .validation import validate_generate_body, validate_idempotency_key
+from .output_routes import OutputRoutes
+from .problems import ApiProblem, nest_error_body
 
 if TYPE_CHECKING:
     from .server import EmulatorServer
@@ -38,8 +48,9 @@ log = logging.getLogger("devstack.emulator.http")
 ROUTES = [
     ("POST", r"/v2/generate", "create", "create_generation", True),
     ("GET", r"/v2/generate/(?P<id>[^/]+)", "get", "get_generation", True),
-    ("POST", r"/v2/generate/(?P<id>[^/]+)/cancel", "cancel", "cancel_generation", True),
     ("GET", r"/v2/generations", "list", "list_generations", True),
+    ("DELETE", r"/v2/generations/(?P<id>[^/]+)", "delete", "delete_generation", True),
+    ("POST", r"/v2/analyze/cost", "cost", "estimate_cost", True),
     ("GET", r"/v2/errors", "errors", "error_catalog", False),
     ("GET", r"/outputs/(?P<id>[^/]+)/(?P<name>[^/]+)", "output", "serve_output", False),
     ("HEAD", r"/outputs/(?P<id>[^/]+)/(?P<name>[^/]+)", "output", "serve_output", False),
@@ -48,17 +59,21 @@ ROUTES = [
     ("DELETE", r"/_emulator/faults", "control", "clear_faults", False),
     ("GET", r"/_emulator/stats", "control", "get_stats", False),
     ("DELETE", r"/_emulator/stats", "control", "reset_stats", False),
+    ("GET", r"/_emulator/settings", "control", "get_settings", False),
+    ("PUT", r"/_emulator/settings", "control", "change_settings", False),
+    ("POST", r"/_emulator/settings", "control", "change_settings", False),
     ("POST", r"/_emulator/synthetic", "control", "create_synthetic", False),
 ]
-FAULT_ROUTES = {"create", "get", "list", "output", "cancel"}
+FAULT_ROUTES = {"create", "get", "list", "delete", "cost", "output"}
 
 
-class EmulatorRequestHandler(BaseHTTPRequestHandler):
+class EmulatorRequestHandler(ApiRoutes, OutputRoutes, ControlRoutes, BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     server_version = "SyncSoEmulator/1"
     timeout = 120  # idle keep-alive connections are closed after this
     emulator: EmulatorServer
     route = "unknown"
+    query = ""
 
     def setup(self) -> None:
         super().setup()
@@ -79,6 +94,9 @@ class EmulatorRequestHandler(BaseHTTPRequestHandler):
 
     def do_POST(self) -> None:
         self._dispatch("POST")
+
+    def do_PUT(self) -> None:
+        self._dispatch("PUT")
 
     def do_DELETE(self) -> None:
         self._dispatch("DELETE")
@@ -112,7 +130,7 @@ class EmulatorRequestHandler(BaseHTTPRequestHandler):
                 return
             handler(body, **params)
         except ApiProblem as problem:
-            self.send_json(problem.status, problem.body())
+            self.send_json(problem.status, problem.body(), problem.headers)
         except (BrokenPipeError, ConnectionResetError):
             self.close_connection = True
 
@@ -128,17 +146,27 @@ class EmulatorRequestHandler(BaseHTTPRequestHandler):
         if fault is None:
             return False
         if fault.kind == "disconnect":
-            self.close_connection = True
-            self.connection.shutdown(socket.SHUT_RDWR)
+            self.drop_connection()
             return True
         status, code, message = _fault_answer(fault)
-        self.send_json(status, nest_error_body(status, message, code))
+        headers = {}
+        retry_after = fault.retry_after
+        if fault.kind == "concurrency_limit" and retry_after is None:
+            retry_after = self.emulator.store.concurrency_retry_after
+        if retry_after is not None:
+            headers["Retry-After"] = str(int(retry_after))
+        self.send_json(status, nest_error_body(status, message, code), headers)
         return True
 
-    def send_json(self, status: int, payload: Any, headers: dict[str, str] | None = None) -> None:
-        self._send_raw(status, json.dumps(payload).encode(), "application/json; charset=utf-8", headers)
+    def drop_connection(self) -> None:
+        """Close the connection without an answer (the client sees a reset / empty reply)."""
+        self.close_connection = True
+        self.connection.shutdown(socket.SHUT_RDWR)
 
-    def _json_body(self, body: bytes) -> Any:
+    def send_json(self, status: int, payload: Any, headers: dict[str, str] | None = None) -> None:
+        self.send_raw(status, json.dumps(payload).encode(), "application/json; charset=utf-8", headers)
+
+    def json_body(self, body: bytes) -> Any:
         try:
             return json.loads(body or b"null")
         except ValueError:
@@ -146,92 +174,7 @@ class EmulatorRequestHandler(BaseHTTPRequestHandler):
                 400, "Request body is not valid JSON", "generation_input_validation_failed"
             ) from None
 
-    # -- Sync.so routes --------------------------------------------------------------------------
-
-    def create_generation(self, body: bytes) -> None:
-        key = validate_idempotency_key(self.headers.get("idempotency-key"))
-        request = validate_generate_body(self._json_body(body))
-        record, replayed = self.emulator.store.create(request, key)
-        answer = self.emulator.generation_json(record)  # before the worker can move it on: PENDING
-        if not replayed:
-            self.emulator.worker.submit(record)
-        headers = {"Idempotent-Replayed": "true"} if replayed else {}
-        self.send_json(200 if replayed else 201, answer, headers)
-
-    def get_generation(self, body: bytes, id: str) -> None:
-        self.send_json(200, self.emulator.generation_json(self.emulator.store.get(id)))
-
-    def cancel_generation(self, body: bytes, id: str) -> None:
-        self.emulator.store.get(id)
-        if not self.emulator.worker.cancel(id):
-            raise ApiProblem(400, "Only a PENDING generation can be canceled", "generation_not_cancelable")
-        self.send_json(200, self.emulator.generation_json(self.emulator.store.get(id)))
-
-    def list_generations(self, body: bytes) -> None:
-        query = parse_qs(self.query)
-        statuses = {s for value in query.get("status", []) for s in value.split(",") if s}
-        ids = {i for value in query.get("ids", []) for i in value.split(",") if i}
-        records = self.emulator.store.list(statuses or None, ids or None)
-        self.send_json(200, [self.emulator.generation_json(r) for r in records])
-
-    def error_catalog(self, body: bytes) -> None:
-        self.send_json(200, catalog())
-
-    def serve_output(self, body: bytes, id: str, name: str) -> None:
-        path = urlsplit(self.path).path
-        denied = self.emulator.signer.problem(path, self.query)
-        if denied:
-            return self._send_raw(403, outputs.s3_error_xml("AccessDenied", denied), "application/xml")
-        try:
-            record = self.emulator.store.get(id)
-        except ApiProblem:
-            record = None
-        if record is None or not record.has_output or outputs.output_path(record) != path:
-            return self._send_raw(
-                404, outputs.s3_error_xml("NoSuchKey", "The specified key does not exist."), "application/xml"
-            )
-        size = outputs.output_size(record)
-        try:
-            byte_range = outputs.parse_range(self.headers.get("range"), size)
-        except outputs.RangeNotSatisfiable:
-            return self._send_raw(
-                416,
-                outputs.s3_error_xml("InvalidRange", "The requested range is not satisfiable"),
-                "application/xml",
-                {"Content-Range": f"bytes */{size}"},
-            )
-        first, last = byte_range or (0, size - 1)
-        self.send_response(206 if byte_range else 200)
-        self.send_header("Content-Type", "video/mp4")
-        self.send_header("Content-Length", str(last - first + 1))
-        self.send_header("Accept-Ranges", "bytes")
-        self.send_header("ETag", f'"{record.id}-{size}"')
-        if byte_range:
-            self.send_header("Content-Range", f"bytes {first}-{last}/{size}")
-        self.end_headers()
-        if self.command == "HEAD" or size == 0:
-            return
-        self._stream(outputs.iter_output(record, first, last))
-
-    def _stream(self, chunks) -> None:
-        broken = self.emulator.faults.take_broken_output()
-        budget = broken.after_bytes if broken is not None else None
-        sent = 0
-        for chunk in chunks:
-            cut = budget is not None and sent + len(chunk) >= budget
-            if cut:
-                chunk = chunk[: budget - sent]
-            # counted before it is written: a client that has read the bytes sees them counted
-            self.emulator.stats.record_bytes(len(chunk))
-            self.wfile.write(chunk)
-            sent += len(chunk)
-            if cut:
-                self.wfile.flush()
-                self.close_connection = True
-                self.connection.shutdown(socket.SHUT_RDWR)  # the client sees a body shorter than promised
-                return
-
-    def _send_raw(
+    def send_raw(
         self, status: int, data: bytes, content_type: str, headers: dict[str, str] | None = None
     ) -> None:
         self.send_response(status)
@@ -242,44 +185,6 @@ class EmulatorRequestHandler(BaseHTTPRequestHandler):
         self.end_headers()
         if self.command != "HEAD":
             self.wfile.write(data)
-
-    # -- control routes --------------------------------------------------------------------------
-
-    def list_faults(self, body: bytes) -> None:
-        self.send_json(
-            200, {"active": self.emulator.faults.describe(), "fired": dict(self.emulator.faults.fired)}
-        )
-
-    def add_faults(self, body: bytes) -> None:
-        payload = self._json_body(body)
-        items = payload.get("faults", [payload]) if isinstance(payload, dict) else payload
-        try:
-            added = self.emulator.faults.add(items if isinstance(items, list) else [items])
-        except (TypeError, ValueError) as exc:
-            raise ApiProblem(400, f"invalid fault: {exc}", "invalid_fault") from None
-        self.send_json(201, {"added": [vars(f) for f in added], "active": self.emulator.faults.describe()})
-
-    def clear_faults(self, body: bytes) -> None:
-        self.emulator.faults.clear()
-        self.send_json(200, {"active": []})
-
-    def get_stats(self, body: bytes) -> None:
-        self.send_json(200, self.emulator.stats_snapshot())
-
-    def reset_stats(self, body: bytes) -> None:
-        self.emulator.stats.reset()
-        self.send_json(200, self.emulator.stats_snapshot())
-
-    def create_synthetic(self, body: bytes) -> None:
-        payload = self._json_body(body)
-        size = payload.get("size") if isinstance(payload, dict) else None
-        if not isinstance(size, int) or isinstance(size, bool) or size < 0:
-            raise ApiProblem(400, "size must be a non-negative integer (bytes)", "invalid_synthetic")
-        name = payload.get("outputFileName")
-        record = self.emulator.create_synthetic(
-            size, output_file_name=name, output_duration=payload.get("outputDuration")
-        )
-        self.send_json(201, self.emulator.generation_json(record))
 
 
 def _fault_answer(fault: Fault) -> tuple[int, str | None, str]:

@@ -2,16 +2,28 @@
 
 A fault is a dict (JSON from ``POST /_emulator/faults``) or a ``key=value,...`` string (``--fault``):
 
-- ``rate_limit`` (route, count): 429 errorCode rate_limit_exceeded
-- ``concurrency_limit`` (route, count): 429 errorCode concurrency_limit_reached
+- ``rate_limit`` (route, count, retry_after): 429 errorCode rate_limit_exceeded (+ Retry-After if given)
+- ``concurrency_limit`` (route, count, retry_after): 429 errorCode concurrency_limit_reached, Retry-After
+  (the real limit is a server setting, see ``/_emulator/settings``; this forces the answer)
 - ``http_error`` (route, count, status, error_code, message): any 4xx/5xx answer (503, 402, 413, ...)
 - ``delay`` (route, count, seconds): answer after ``seconds`` (to make clients time out)
-- ``disconnect`` (route, count): close the connection without an answer
-- ``generation_failure`` (count, outcome FAILED|REJECTED, error_code, message): the next generations end so
+- ``disconnect`` (route, count): close the connection without an answer (nothing is created)
+- ``lost_create_answer`` (count, mode, seconds): the generation IS created (or replayed), then after
+  ``seconds`` the answer is lost: mode ``disconnect`` (default: connection closed, no answer), ``502``,
+  ``504`` (a gateway error body) or ``outcome_unknown`` (503 IDEMPOTENCY_OUTCOME_UNKNOWN + generationId)
+- ``unknown_status`` (route create|get|list, count, reported_status): the next ``count`` answers carrying
+  generations show status ``reported_status`` (default QUEUED_FOR_GPU); the generation itself moves on
+- ``generation_failure`` (count, outcome FAILED|REJECTED, error_code, message): the next ``count``
+  generations end so (FAILED default code generation_pipeline_failed; retryable per docs:
+  generation_timeout, generation_pipeline_failed, generation_database_error; any other code is taken)
+- ``webhook`` (count, mode, seconds): the next ``count`` webhooks are: ``drop`` (never sent),
+  ``duplicate`` (sent twice, the second ``seconds`` later), ``delay`` (sent ``seconds`` after the final
+  status), ``early`` (sent ``seconds`` BEFORE GET shows the final status), ``stale`` (signed with a
+  timestamp ``seconds`` old, default 600) or ``bad_signature`` (signed with another secret)
 - ``broken_output`` (count, after_bytes): the output body is cut after ``after_bytes`` bytes
 
-``route`` is one of create, get, list, output, cancel or any (default). ``count`` is how many times
-the fault fires (default 1); ``count=always`` (or null) keeps it forever. Faults fire in the order
+``route`` is one of create, get, list, delete, cost, output or any (default). ``count`` is how many
+times the fault fires (default 1); ``count=always`` (or null) keeps it forever. Faults fire in the order
 they were added; a ``delay`` combines with at most one error fault on the same request.
 """
 
@@ -21,10 +33,20 @@ import threading
 from dataclasses import asdict, dataclass
 from typing import Any
 
-ROUTES = ("create", "get", "list", "output", "cancel", "any")
+ROUTES = ("create", "get", "list", "delete", "cost", "output", "any")
 HTTP_KINDS = ("rate_limit", "concurrency_limit", "http_error", "delay", "disconnect")
-KINDS = (*HTTP_KINDS, "generation_failure", "broken_output")
+KINDS = (
+    *HTTP_KINDS,
+    "lost_create_answer",
+    "unknown_status",
+    "generation_failure",
+    "webhook",
+    "broken_output",
+)
 OUTCOMES = ("FAILED", "REJECTED")
+LOST_ANSWER_MODES = ("disconnect", "502", "504", "outcome_unknown")
+WEBHOOK_MODES = ("drop", "duplicate", "delay", "early", "stale", "bad_signature")
+GENERATION_ROUTES = ("create", "get", "list", "any")  # the answers that carry generations
 
 
 @dataclass
@@ -38,6 +60,9 @@ class Fault:
     seconds: float = 0.0
     after_bytes: int = 0
     outcome: str = "FAILED"
+    mode: str | None = None
+    reported_status: str = "QUEUED_FOR_GPU"
+    retry_after: int | None = None
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Fault:
@@ -48,6 +73,7 @@ class Fault:
             raise ValueError(f"unknown fault fields: {sorted(unknown)}")
         fault = cls(**data)
         fault.count = _parse_count(fault.count)
+        fault.mode = None if fault.mode is None else str(fault.mode)  # JSON may give 502 as a number
         fault._check()
         return fault
 
@@ -77,6 +103,21 @@ class Fault:
             raise ValueError(f"generation_failure outcome must be one of {OUTCOMES}")
         if self.kind == "broken_output" and self.after_bytes < 0:
             raise ValueError("broken_output after_bytes must be >= 0")
+        if self.seconds < 0 or (self.retry_after is not None and int(self.retry_after) < 0):
+            raise ValueError("seconds and retry_after must be >= 0")
+        if self.kind == "lost_create_answer":
+            self.mode = self.mode or "disconnect"
+            if self.mode not in LOST_ANSWER_MODES or self.route not in ("create", "any"):
+                raise ValueError(f"lost_create_answer: route create, mode one of {LOST_ANSWER_MODES}")
+        if self.kind == "webhook" and self.mode not in WEBHOOK_MODES:
+            raise ValueError(f"webhook fault mode must be one of {WEBHOOK_MODES}")
+        if self.kind == "webhook" and self.mode in ("delay", "early") and not self.seconds > 0:
+            raise ValueError(f"webhook mode {self.mode} needs seconds > 0")
+        if self.kind == "unknown_status" and (
+            self.route not in GENERATION_ROUTES or not isinstance(self.reported_status, str)
+            or not self.reported_status
+        ):
+            raise ValueError(f"unknown_status: route one of {GENERATION_ROUTES}, reported_status a string")
 
     def matches(self, route: str) -> bool:
         return self.route in ("any", route)
@@ -130,10 +171,19 @@ class FaultPlan:
     def take_broken_output(self) -> Fault | None:
         return self._take_first("broken_output")
 
-    def _take_first(self, kind: str) -> Fault | None:
+    def take_lost_create_answer(self) -> Fault | None:
+        return self._take_first("lost_create_answer")
+
+    def take_unknown_status(self, route: str) -> Fault | None:
+        return self._take_first("unknown_status", route)
+
+    def take_webhook(self) -> Fault | None:
+        return self._take_first("webhook")
+
+    def _take_first(self, kind: str, route: str | None = None) -> Fault | None:
         with self._lock:
             for fault in self._faults:
-                if fault.kind == kind:
+                if fault.kind == kind and (route is None or fault.matches(route)):
                     self._consume(fault)
                     return fault
         return None
@@ -155,7 +205,7 @@ def _parse_count(value: Any) -> int | None:
 
 
 def _coerce(key: str, value: str) -> Any:
-    if key in ("status", "after_bytes"):
+    if key in ("status", "after_bytes", "retry_after"):
         return int(value)
     if key == "seconds":
         return float(value)

@@ -18,7 +18,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import parse_qs, urlencode
 
-from .store import GenerationRecord
+from .records import GenerationRecord
 
 CHUNK = 1 << 16
 SYNTHETIC_BLOCK = 1 << 16

@@ -10,31 +10,24 @@ Memory stays flat: frames and audio are streamed, never held whole.
 
 from __future__ import annotations
 
-import hashlib
 import itertools
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
 
 import av
 import httpx
 
+from .media import RenderFailure, fetch, probe_audio, probe_video, report_fetched
+
+__all__ = ["RenderFailure", "render_generation", "fetch", "probe_audio", "probe_video"]
+
 SAMPLE_RATE = 44100
 AAC_FRAME = 1024
 MAX_SEGMENT_AUDIO_SECONDS = 300.0
-FETCH_CHUNK = 1 << 16
-
-
-class RenderFailure(Exception):
-    """The generation ends FAILED with this error_code and message."""
-
-    def __init__(self, code: str, message: str) -> None:
-        super().__init__(message)
-        self.code = code
-        self.message = message
+FETCH_SHARE = 0.3  # of the progress: fetching the inputs; the rest is encoding the frames
 
 
 @dataclass
@@ -55,87 +48,37 @@ def render_generation(
     output: Path,
     http: httpx.Client,
     on_fetched: Callable[[dict[str, Any]], None] | None = None,
+    on_progress: Callable[[float], None] | None = None,
 ) -> float:
     """Fetch, check and render; returns the output duration. Raises RenderFailure. `on_fetched` gets
-    `{type, refId, size, sha256}` of each input once fetched (the emulator's stats)."""
+    `{type, refId, size, sha256}` of each input once fetched (the emulator's stats); `on_progress` the
+    share of the work done (0..1): fetching is the first FETCH_SHARE, encoding frames the rest."""
+    progress = on_progress or (lambda fraction: None)
     video_item = next(item for item in inputs if item["type"] == "video")
     audio_items = [item for item in inputs if item["type"] != "video"]
     if any(item["type"] == "text" for item in audio_items):
         raise RenderFailure("generation_pipeline_failed", "text-to-speech inputs are not emulated")
     video_path = fetch(http, video_item["url"], workdir / "video", "generation_video_missing", "video")
-    _report(on_fetched, video_item, video_path)
+    report_fetched(on_fetched, video_item, video_path)
+    progress(FETCH_SHARE / (1 + len(audio_items)))
     duration, rate = probe_video(video_path)
     audio_paths: dict[str | None, Path] = {}
     audio_durations: dict[str | None, float] = {}
     for index, item in enumerate(audio_items):
         path = fetch(http, item["url"], workdir / f"audio{index}", "generation_audio_missing", "audio")
-        _report(on_fetched, item, path)
+        report_fetched(on_fetched, item, path)
         audio_paths[item.get("refId")] = path
         audio_durations[item.get("refId")] = probe_audio(path)
+        progress(FETCH_SHARE * (index + 2) / (1 + len(audio_items)))
     if not segments:
         segments = [
             {"startTime": 0.0, "endTime": duration, "audioInput": {"refId": audio_items[0].get("refId")}}
         ]
     placements = plan_placements(segments, audio_paths, audio_durations, duration)
-    write_output(video_path, rate, duration, placements, output)
+    write_output(
+        video_path, rate, duration, placements, output, lambda f: progress(FETCH_SHARE + (1 - FETCH_SHARE) * f)
+    )
     return round(duration, 3)
-
-
-def fetch(http: httpx.Client, url: str, dest: Path, code: str, label: str) -> Path:
-    where = urlsplit(url)._replace(query="", fragment="").geturl()  # never echo presigned query strings
-    try:
-        with http.stream("GET", url) as response:
-            if response.status_code != 200:
-                raise RenderFailure(
-                    code, f"{label} input could not be fetched from {where}: HTTP {response.status_code}"
-                )
-            with open(dest, "wb") as sink:
-                sink.writelines(response.iter_bytes(FETCH_CHUNK))
-    except httpx.HTTPError as exc:
-        raise RenderFailure(
-            code, f"{label} input could not be fetched from {where}: {type(exc).__name__}"
-        ) from exc
-    return dest
-
-
-def _report(on_fetched, item: dict[str, Any], path: Path) -> None:
-    if on_fetched is not None:
-        digest = hashlib.sha256()
-        with open(path, "rb") as source:
-            for chunk in iter(lambda: source.read(FETCH_CHUNK), b""):
-                digest.update(chunk)
-        on_fetched({"type": item["type"], "refId": item.get("refId"), "size": path.stat().st_size,
-                    "sha256": digest.hexdigest()})
-
-
-def probe_video(path: Path) -> tuple[float, Fraction]:
-    try:
-        with av.open(str(path)) as container:
-            if not container.streams.video:
-                raise RenderFailure("generation_video_missing", "the video input has no video stream")
-            stream = container.streams.video[0]
-            rate = stream.average_rate or stream.guessed_rate
-            duration = _duration(container, stream)
-    except av.FFmpegError as exc:
-        raise RenderFailure("generation_video_missing", f"the video input cannot be decoded: {exc}") from exc
-    if not duration:
-        raise RenderFailure("generation_media_metadata_missing", "the video input has no duration")
-    if not rate:
-        raise RenderFailure("generation_media_metadata_missing", "the video input has no frame rate")
-    return duration, Fraction(rate).limit_denominator(1001)
-
-
-def probe_audio(path: Path) -> float:
-    try:
-        with av.open(str(path)) as container:
-            if not container.streams.audio:
-                raise RenderFailure("generation_audio_missing", "an audio input has no audio stream")
-            duration = _duration(container, container.streams.audio[0])
-    except av.FFmpegError as exc:
-        raise RenderFailure("generation_audio_missing", f"an audio input cannot be decoded: {exc}") from exc
-    if not duration:
-        raise RenderFailure("generation_media_metadata_missing", "an audio input has no duration")
-    return duration
 
 
 def plan_placements(
@@ -165,7 +108,12 @@ def plan_placements(
 
 
 def write_output(
-    video_path: Path, rate: Fraction, duration: float, placements: list[Placement], output: Path
+    video_path: Path,
+    rate: Fraction,
+    duration: float,
+    placements: list[Placement],
+    output: Path,
+    on_progress: Callable[[float], None] | None = None,
 ) -> None:
     total_samples = round(duration * SAMPLE_RATE)
     try:
@@ -193,6 +141,8 @@ def write_output(
                 image.pts, image.time_base = pts, 1 / rate
                 audio.write_until(min(total_samples, round((pts + 1) / rate * SAMPLE_RATE)))
                 out.mux(video_out.encode(image))
+                if on_progress is not None:
+                    on_progress(min(1.0, float((pts + 1) / rate) / duration))
             out.mux(video_out.encode(None))
             audio.write_until(total_samples)
             audio.flush()
@@ -286,11 +236,3 @@ def _silence(samples: int) -> Iterator[bytes]:
         take = min(samples, len(block) // 2)
         yield block[: take * 2]
         samples -= take
-
-
-def _duration(container: Any, stream: Any) -> float | None:
-    if stream.duration and stream.time_base:
-        return float(stream.duration * stream.time_base)
-    if container.duration:
-        return container.duration / av.time_base
-    return None

@@ -16,7 +16,8 @@ from .app import EmulatorRequestHandler
 from .faults import Fault, FaultPlan
 from .outputs import OutputUrlSigner
 from .problems import ApiProblem
-from .store import GenerationRecord, GenerationStore
+from .records import GenerationRecord
+from .store import GenerationStore
 from .validation import OUTPUT_FILE_NAME
 from .webhooks import WebhookSender
 from .worker import GenerationWorker
@@ -26,7 +27,7 @@ DEFAULT_WEBHOOK_SECRET = "whsec_emulator_local"
 
 
 class RequestStats:
-    """Requests and answers per route (create, get, list, output, cancel, errors, control, unknown),
+    """Requests and answers per route (create, get, list, delete, cost, output, errors, control, unknown),
     and what each generation fetched of its inputs (`inputs_fetched`: generation id, type, refId,
     size and sha256 of the bytes it got), so a test can tell which bytes reached "Sync.so"."""
 
@@ -79,6 +80,9 @@ class EmulatorServer:
     faults: Fault objects, dicts or ``key=value,...`` strings (see faults.py).
     output_url_ttl: seconds an outputUrl stays valid (None = forever); expired URLs answer 403.
     public_url: base of outputUrl when clients reach the emulator under another address.
+    concurrency: generations rendered at once by the emulator's worker threads (not a Sync.so limit).
+    concurrency_limit: the organisation's limit of generations PENDING/PROCESSING (0 = none); over it,
+        create answers 429 concurrency_limit_reached with Retry-After: concurrency_retry_after seconds.
     """
 
     def __init__(
@@ -94,10 +98,12 @@ class EmulatorServer:
         concurrency: int = 2,
         public_url: str | None = None,
         webhook_timeout: float = 5.0,
+        concurrency_limit: int = 0,
+        concurrency_retry_after: int = 5,
     ) -> None:
         self.api_key = api_key
         self.webhook_secret = webhook_secret
-        self.store = GenerationStore()
+        self.store = GenerationStore(concurrency_limit, concurrency_retry_after)
         self.faults = FaultPlan(faults)
         self.stats = RequestStats()
         self.signer = OutputUrlSigner(output_url_ttl)
@@ -209,6 +215,46 @@ class EmulatorServer:
         return {
             **self.stats.snapshot(),
             "generations": self.store.counts_by_status(),
+            "billing": self.store.billing_stats(),
+            "concurrency": self.store.concurrency_stats(),
             "webhooks": self.webhooks.stats(),
             "faults_fired": dict(self.faults.fired),
         }
+
+    def reset_stats(self) -> None:
+        """Counters only: requests, answers, bytes, fetched inputs, billing, maxInFlight (to the
+        number in flight now); the generations themselves stay."""
+        self.stats.reset()
+        self.store.reset_counters()
+
+    def settings(self) -> dict[str, Any]:
+        return {
+            "concurrencyLimit": self.store.concurrency_limit,
+            "concurrencyRetryAfter": self.store.concurrency_retry_after,
+            "generationSeconds": self.worker.generation_seconds,
+            "idempotencyConflictCode": self.store.idempotency_conflict_code,
+        }
+
+    def change_settings(self, changes: Any) -> None:
+        """Some of the keys of ``settings()``; ValueError/TypeError when one is wrong (nothing changes)."""
+        if not isinstance(changes, dict):
+            raise TypeError("settings must be an object")
+        unknown = sorted(set(changes) - set(self.settings()))
+        if unknown:
+            raise ValueError(f"unknown settings: {unknown}")
+        checked = dict(self.settings())
+        for name in ("concurrencyLimit", "concurrencyRetryAfter"):
+            value = changes.get(name, checked[name])
+            if not isinstance(value, int) or isinstance(value, bool) or value < 0:
+                raise ValueError(f"{name} must be an integer >= 0")
+            checked[name] = value
+        seconds = changes.get("generationSeconds", checked["generationSeconds"])
+        if not isinstance(seconds, (int, float)) or isinstance(seconds, bool) or seconds < 0:
+            raise ValueError("generationSeconds must be a number >= 0")
+        code = changes.get("idempotencyConflictCode", checked["idempotencyConflictCode"])
+        if not isinstance(code, str) or not code:
+            raise ValueError("idempotencyConflictCode must be a non-empty string")
+        self.store.concurrency_limit = checked["concurrencyLimit"]
+        self.store.concurrency_retry_after = checked["concurrencyRetryAfter"]
+        self.worker.generation_seconds = float(seconds)
+        self.store.idempotency_conflict_code = code

@@ -1,4 +1,5 @@
-"""Synchronous validation of ``POST /v2/generate`` like the real API: 400 with an errorCode.
+"""Synchronous validation of ``POST /v2/generate`` (and ``/v2/analyze/cost``, same body) like the
+real API: 400 with an errorCode.
 
 The rules follow the documented ones (docs' segments guide, SDK docstrings). Where the real API's
 code names were not published, the emulator uses the descriptive codes listed in ``problems.py``.
@@ -8,9 +9,10 @@ from __future__ import annotations
 
 import re
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import parse_qs, urlsplit
 
 from .problems import ApiProblem, invalid
+from .records import STATUSES, sanitize_output_file_name
 
 MODELS = ("lipsync-2", "lipsync-2-pro", "lipsync-1.9.0-beta", "react-1", "sync-3")
 SYNC_MODES = ("bounce", "loop", "cut_off", "silence", "remap")
@@ -57,12 +59,13 @@ def validate_generate_body(body: Any) -> dict[str, Any]:
         _check_options(clean["options"], model)
     if "webhookUrl" in clean and not _is_http_url(clean["webhookUrl"]):
         raise invalid("webhookUrl must be an http(s) URL")
-    name = clean.get("outputFileName")
-    if name is not None and not (isinstance(name, str) and OUTPUT_FILE_NAME.fullmatch(name)):
-        raise invalid(
-            "outputFileName may only contain letters, digits, '_' and '-' (1-255 characters)",
-            "generation_invalid_output_file_name",
-        )
+    if "outputFileName" in clean:
+        if not isinstance(clean["outputFileName"], str):
+            raise invalid("outputFileName must be a string")
+        # the current API sanitises the name instead of refusing it (spaces -> '_', others stripped)
+        name = sanitize_output_file_name(clean.pop("outputFileName"))
+        if name:
+            clean["outputFileName"] = name
     return clean
 
 
@@ -174,3 +177,30 @@ def _is_http_url(value: Any) -> bool:
         return False
     parts = urlsplit(value)
     return parts.scheme in ("http", "https") and bool(parts.netloc)
+
+
+LIST_LIMIT = (1, 100)
+
+
+def parse_list_query(query: str) -> tuple[set[str], set[str], int | None]:
+    """``GET /v2/generations`` query: (statuses, ids, limit). ``status`` and ``ids`` are comma lists
+    or repeated (the SDK repeats them); a status outside the five documented ones, or a ``limit``
+    that is not an integer in 1..100, is a 400 (the real code for it is not published)."""
+    params = parse_qs(query)
+    statuses = {s.strip() for value in params.get("status", []) for s in value.split(",") if s.strip()}
+    unknown = sorted(statuses - set(STATUSES))
+    if unknown:
+        raise invalid(f"status {unknown[0]!r} is not one of {', '.join(STATUSES)}")
+    ids = {i.strip() for value in params.get("ids", []) for i in value.split(",") if i.strip()}
+    limit = None
+    if "limit" in params:
+        raw = params["limit"][-1]
+        if not re.fullmatch(r"\d+", raw) or not LIST_LIMIT[0] <= int(raw) <= LIST_LIMIT[1]:
+            raise invalid(f"limit must be an integer from {LIST_LIMIT[0]} to {LIST_LIMIT[1]}")
+        limit = int(raw)
+    return statuses, ids, limit
+
+
+def wants_progress(query: str) -> bool:
+    """``?include=progress`` (a comma list or repeated)."""
+    return "progress" in {p.strip() for v in parse_qs(query).get("include", []) for p in v.split(",")}

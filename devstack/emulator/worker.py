@@ -1,9 +1,10 @@
-"""Background lifecycle of a generation: PENDING -> PROCESSING -> COMPLETED | FAILED (| REJECTED).
+"""Background lifecycle of a generation: PENDING -> PROCESSING -> COMPLETED | FAILED, or PENDING -> REJECTED.
 
 Timing: the generation stays PENDING for 10 % of ``generation_seconds``, then PROCESSING while the
-inputs are fetched and the MP4 is rendered, and reaches its terminal status no sooner than
-``generation_seconds`` after it was picked up (0 = as fast as rendering allows). A terminal status is
-then posted to the webhook URL, if any.
+inputs are fetched and the MP4 is rendered, and reaches its final status no sooner than
+``generation_seconds`` after it was picked up (0 = as fast as rendering allows). The final status is
+then posted to the webhook URL, if any (as a ``webhook`` fault says: dropped, twice, late, early...).
+Progress (``?include=progress``) follows the real work: inputs fetched, then frames encoded.
 """
 
 from __future__ import annotations
@@ -15,13 +16,16 @@ import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import replace
 from pathlib import Path
 
 import httpx
 
 from .faults import FaultPlan
+from .problems import ApiProblem
+from .records import ACTIVE, GenerationRecord
 from .render import RenderFailure, render_generation
-from .store import ACTIVE, GenerationRecord, GenerationStore
+from .store import GenerationStore
 from .webhooks import WebhookSender
 
 log = logging.getLogger("devstack.emulator.worker")
@@ -48,19 +52,15 @@ class GenerationWorker:
         self.on_input_fetched = on_input_fetched
         self._stopping = threading.Event()
         self._pool = ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix="emulator-generation")
-        self._http = httpx.Client(timeout=fetch_timeout, follow_redirects=True)
+        self.http = httpx.Client(timeout=fetch_timeout, follow_redirects=True)
 
     def submit(self, record: GenerationRecord) -> None:
         self._pool.submit(self._run, record.id)
 
-    def cancel(self, generation_id: str) -> bool:
-        """PENDING -> CANCELED (the old docs' cancel: only before processing starts)."""
-        return self._finish(generation_id, "CANCELED", ("PENDING",), error="Generation canceled")
-
     def stop(self) -> None:
         self._stopping.set()
         self._pool.shutdown(wait=True, cancel_futures=True)
-        self._http.close()
+        self.http.close()
 
     # -- lifecycle -------------------------------------------------------------------------------
 
@@ -92,9 +92,12 @@ class GenerationWorker:
                     error_code=failure.error_code or "generation_rejected",
                 )
             return
-        if not self.store.transition(generation_id, "PROCESSING", ("PENDING",)):
-            return  # canceled meanwhile
+        started = time.monotonic()
+        window = {"processing_started": started, "processing_deadline": max(deadline, started)}
+        if not self.store.transition(generation_id, "PROCESSING", ("PENDING",), **window):
+            return  # deleted meanwhile
         if failure is not None:
+            self.store.update(generation_id, work_fraction=0.5)  # it fails half way
             if not self._sleep_until(deadline):
                 self._finish(
                     generation_id,
@@ -109,7 +112,15 @@ class GenerationWorker:
         workdir = Path(tempfile.mkdtemp(prefix=f"{generation_id}-", dir=self.output_dir))
         try:
             fetched = self._fetched(generation_id)
-            duration = render_generation(record.input, record.segments, workdir, output, self._http, fetched)
+            duration = render_generation(
+                record.input,
+                record.segments,
+                workdir,
+                output,
+                self.http,
+                fetched,
+                on_progress=lambda fraction: self.store.update(generation_id, work_fraction=fraction),
+            )
         except RenderFailure as exc:
             output.unlink(missing_ok=True)
             if not self._sleep_until(deadline):
@@ -130,11 +141,22 @@ class GenerationWorker:
         return lambda item: report({"generationId": generation_id, **item})
 
     def _finish(self, generation_id: str, status: str, allowed_from: tuple[str, ...], **fields) -> bool:
+        try:
+            record = self.store.get(generation_id)
+        except ApiProblem:
+            return False  # deleted meanwhile
+        fault = self.faults.take_webhook() if record.webhook_url else None
+        if fault is not None and fault.mode == "early":
+            # the final payload goes out first; GET shows the final status only `seconds` later
+            final = replace(record, status=status, **fields)
+            self.webhooks.send(record.webhook_url, final.to_wire(self.output_url(final)), "early")
+            if self._sleep(fault.seconds):
+                return False
         if not self.store.transition(generation_id, status, allowed_from, **fields):
             return False
-        record = self.store.get(generation_id)
-        if record.webhook_url:
-            self.webhooks.send(record.webhook_url, record.to_wire(self.output_url(record)))
+        if record.webhook_url and not (fault is not None and fault.mode == "early"):
+            mode, seconds = (fault.mode, fault.seconds) if fault is not None else (None, 0.0)
+            self.webhooks.deliver(record.webhook_url, record.to_wire(self.output_url(record)), mode, seconds)
         return True
 
     def _sleep(self, seconds: float) -> bool:

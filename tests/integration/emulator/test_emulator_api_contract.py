@@ -1,4 +1,4 @@
-"""Our SyncClient against the emulator: validation 400s, auth, idempotency, list, cancel, error bodies."""
+"""Our SyncClient against the emulator: validation 400s, auth, idempotency, list, delete, error bodies."""
 
 from __future__ import annotations
 
@@ -75,8 +75,7 @@ INVALID_BODIES = [
     ("segments.0.startTime", -1, "generation_segment_invalid_range"),
     ("segments.1.audioInput.startTime", 1.5, "generation_segment_invalid_range"),
     ("input.2.refId", "intro", "generation_duplicate_ref_id"),
-    ("outputFileName", "../etc/passwd", "generation_invalid_output_file_name"),
-    ("outputFileName", "x" * 256, "generation_invalid_output_file_name"),
+    ("outputFileName", 42, "generation_input_validation_failed"),  # a bad NAME is sanitised, see below
     ("options.sync_mode", "stretch", "generation_input_validation_failed"),
     ("options.temperature", 2, "generation_input_validation_failed"),
     ("input.1.url", "ftp://x/a.wav", "generation_input_validation_failed"),
@@ -100,6 +99,18 @@ def test_valid_body_passes_and_equal_segment_bounds_are_allowed(emulator, body):
     body["segments"].append({"startTime": 3.5, "endTime": 3.5, "audioInput": {"refId": "intro"}})
     response = post(emulator, body)
     assert response.status_code == 201 and response.json()["status"] == "PENDING"
+
+
+@pytest.mark.parametrize(
+    ("name", "kept"),
+    [("../etc/passwd", "etcpasswd"), ("my talk (v2)", "my_talk_v2"), ("x" * 300, "x" * 255), ("..", None)],
+)
+def test_output_file_name_is_sanitised_not_refused(emulator, body, name, kept):
+    """Current docs (Delete Generation schema): characters outside [A-Za-z0-9_-] are stripped and
+    spaces become underscores. The old emulator answered 400 here; the real API does not."""
+    created = post(emulator, mutate(body, "outputFileName", name))
+    assert created.status_code == 201, created.text
+    assert created.json()["outputFileName"] == kept
 
 
 def test_validation_errors_surface_as_rejected_in_our_client(client, media):
@@ -142,13 +153,37 @@ def test_same_idempotency_key_and_body_returns_the_same_generation(emulator, bod
     assert len(emulator.store.list()) == 1
 
 
-def test_same_idempotency_key_with_another_body_is_409(emulator, body):
+def test_same_idempotency_key_with_another_body_is_409_naming_the_generation(emulator, body):
     first = post(emulator, body, key="job-1")
     conflict = post(emulator, mutate(body, "segments.0.endTime", 1.0), key="job-1")
     assert conflict.status_code == 409
-    assert conflict.json()["errorCode"] == "IDEMPOTENCY_KEY_REUSED"
-    assert conflict.json()["generationId"] == first.json()["id"]
+    assert conflict.json() == {
+        "statusCode": 409,
+        "message": "Idempotency-Key was already used with different inputs",
+        "error": "Conflict",
+        "errorCode": "IDEMPOTENCY_KEY_CONFLICT",
+        "generationId": first.json()["id"],
+    }
     assert len(emulator.store.list()) == 1
+    assert emulator.stats_snapshot()["billing"] == {
+        "billedGenerations": 1, "byIdempotencyKey": {"job-1": 1}, "withoutIdempotencyKey": 0}
+
+
+def test_the_conflict_code_can_be_changed_as_it_is_unverified(emulator, body):
+    """A client must act on 409 + generationId, not on the code: tests may switch it."""
+    changed = httpx.put(f"{emulator.url}/_emulator/settings", json={"idempotencyConflictCode": "other"})
+    assert changed.json()["idempotencyConflictCode"] == "other"
+    post(emulator, body, key="k")
+    assert post(emulator, mutate(body, "model", "lipsync-2-pro"), key="k").json()["errorCode"] == "other"
+
+
+def test_two_idempotency_key_headers_are_400(emulator, body):
+    response = httpx.post(
+        f"{emulator.url}/v2/generate",
+        json=body,
+        headers=[("x-api-key", emulator.api_key), ("Idempotency-Key", "a"), ("Idempotency-Key", "b")],
+    )
+    assert response.status_code == 400 and response.json()["errorCode"] == "INVALID_IDEMPOTENCY_KEY"
 
 
 def test_different_keys_make_different_generations(emulator, body):
@@ -172,6 +207,10 @@ def test_our_client_replays_idempotently(client, media, emulator):
     assert len(ids) == 1 and emulator.stats_snapshot()["requests"]["create"] == 3
 
 
+def list_raw(emulator, query: str) -> httpx.Response:
+    return httpx.get(f"{emulator.url}/v2/generations?{query}", headers={"x-api-key": emulator.api_key})
+
+
 def test_list_filters_by_status_and_ids(emulator, body, client, wait_done):
     done = post(emulator, body).json()["id"]
     wait_done(done)
@@ -180,28 +219,53 @@ def test_list_filters_by_status_and_ids(emulator, body, client, wait_done):
     assert {g.id for g in client.list_generations()} == {done, failed}
     assert [g.id for g in client.list_generations(status=[GenerationStatus.COMPLETED])] == [done]
     assert [g.id for g in client.list_generations(ids=[failed])] == [failed]
-    # the SDK may also send repeated query parameters
-    repeated = httpx.get(
-        f"{emulator.url}/v2/generations?status=FAILED&status=COMPLETED",
-        headers={"x-api-key": emulator.api_key},
-    ).json()
-    assert {g["id"] for g in repeated} == {done, failed}
+    # the SDK sends repeated query parameters, the docs a comma list: both work
+    for query in ("status=FAILED&status=COMPLETED", "status=FAILED,COMPLETED"):
+        assert {g["id"] for g in list_raw(emulator, query).json()} == {done, failed}
+    assert list_raw(emulator, "status=PENDING,PROCESSING,REJECTED").json() == []
 
 
-def test_cancel_only_while_pending(tmp_path, body):
+def test_list_is_newest_first_and_limit_is_1_to_100(emulator, body):
+    ids = [post(emulator, mutate(body, "segments.0.endTime", 1.0 + i / 10)).json()["id"] for i in range(3)]
+    assert [g["id"] for g in list_raw(emulator, "").json()] == ids[::-1]
+    assert [g["id"] for g in list_raw(emulator, "limit=2").json()] == ids[:0:-1]
+    assert [g["id"] for g in list_raw(emulator, "limit=100").json()] == ids[::-1]
+    for bad in ("0", "101", "-1", "two", "1.5"):
+        refused = list_raw(emulator, f"limit={bad}")
+        assert refused.status_code == 400 and refused.json()["errorCode"] == "generation_input_validation_failed"
+
+
+@pytest.mark.parametrize("status", ["CANCELED", "TIMED_OUT", "pending", "QUEUED_FOR_GPU", "COMPLETED,DONE"])
+def test_list_refuses_statuses_outside_the_documented_five(emulator, status):
+    refused = list_raw(emulator, f"status={status}")
+    assert refused.status_code == 400
+    answer = refused.json()
+    assert (answer["statusCode"], answer["error"]) == (400, "Bad Request")
+    assert answer["errorCode"] == "generation_input_validation_failed" and "PENDING" in answer["message"]
+
+
+def test_delete_only_a_finished_generation_and_the_old_cancel_route_is_gone(tmp_path, body):
     from devstack.emulator import EmulatorServer
 
-    with EmulatorServer(
-        api_key="k", generation_seconds=5.0, output_dir=tmp_path
-    ) as slow:  # PENDING for 0.5 s
+    with EmulatorServer(api_key="k", generation_seconds=1.0, output_dir=tmp_path) as slow:
         headers = {"x-api-key": "k"}
         created = post(slow, body).json()
-        canceled = httpx.post(f"{slow.url}/v2/generate/{created['id']}/cancel", headers=headers)
-        assert canceled.status_code == 200 and canceled.json()["status"] == "CANCELED"
-        again = httpx.post(f"{slow.url}/v2/generate/{created['id']}/cancel", headers=headers)
-        assert again.status_code == 400 and again.json()["errorCode"] == "generation_not_cancelable"
-        time.sleep(0.7)  # the worker wakes up after the pending share and must leave it canceled
-        assert slow.store.get(created["id"]).history == ["PENDING", "CANCELED"]
+        # current docs: no cancel; DELETE only once final (a processing generation is billed anyway)
+        cancel = httpx.post(f"{slow.url}/v2/generate/{created['id']}/cancel", headers=headers)
+        assert cancel.status_code == 404 and cancel.json()["message"].startswith("Cannot POST")
+        busy = httpx.delete(f"{slow.url}/v2/generations/{created['id']}", headers=headers)
+        assert busy.status_code == 409
+        assert busy.json()["errorCode"] == "generation_not_deletable_while_processing"
+        deadline = time.monotonic() + 20
+        while slow.store.get(created["id"]).status != "COMPLETED":
+            assert time.monotonic() < deadline
+            time.sleep(0.05)
+        output_url = httpx.get(f"{slow.url}/v2/generate/{created['id']}", headers=headers).json()["outputUrl"]
+        deleted = httpx.delete(f"{slow.url}/v2/generations/{created['id']}", headers=headers)
+        assert deleted.status_code == 200 and deleted.json()["id"] == created["id"]
+        assert httpx.get(f"{slow.url}/v2/generate/{created['id']}", headers=headers).status_code == 404
+        assert httpx.get(output_url).status_code == 404
+        assert httpx.delete(f"{slow.url}/v2/generations/{created['id']}", headers=headers).status_code == 404
 
 
 def test_unknown_generation_is_404_and_unknown_route_is_nest_404(emulator):
@@ -220,7 +284,11 @@ def test_error_catalog_needs_no_key_and_lists_codes_used(emulator):
         "generation_audio_length_exceeded",
         "rate_limit_exceeded",
         "INVALID_IDEMPOTENCY_KEY",
-        "IDEMPOTENCY_KEY_REUSED",
+        "IDEMPOTENCY_KEY_CONFLICT",
+        "IDEMPOTENCY_OUTCOME_UNKNOWN",
+        "concurrency_limit_reached",
+        "cost_estimate_unavailable",
+        "generation_not_deletable_while_processing",
     } <= codes
     for _path, _value, code in INVALID_BODIES:
         assert code in codes
