@@ -1,18 +1,21 @@
 """The download step: streaming multipart upload into moto S3 from the emulator's output URLs."""
 
 import hashlib
+import socket
 from urllib.parse import urlsplit
 
 import av
+import httpx
 import pytest
 
 from devstack.emulator import synthetic_bytes
 from devstack.media_samples import media_duration
 from prosync.settings import MIB, DownloadSettings
 from prosync.syncso import SyncClient
-from prosync.workflow.download import download
+from prosync.workflow.download import download, output_client
 from prosync.workflow.errors import DownloadFailed, OutputUrlExpired, OutputUrlRejected
 from prosync.media.probe import probe_object
+from prosync.net.guard import GuardedClient
 from prosync.workflow.runtime import http_client
 
 from .support import BUCKET
@@ -24,12 +27,12 @@ def step(local, emulator):
     settings = DownloadSettings(multipart_chunk_bytes=5 * MIB)
     s3 = local.client("s3")
     with SyncClient(emulator.url, emulator.api_key) as sync:
-        def run(generation, output_url=None):
+        def run(generation, output_url=None, http=None):
             event = {"jobId": "job-1", "generationId": generation.id,
                      "outputUrl": output_url or emulator.output_url(generation),
                      "outputDuration": generation.output_duration,
                      "outputFileName": generation.output_file_name}
-            return download(event, settings, s3, http_client(30.0), lambda: sync)
+            return download(event, settings, s3, http or http_client(30.0), lambda: sync)
         yield run
 
 
@@ -104,7 +107,8 @@ def test_workflow_retries_a_broken_download_and_leaves_no_parts(jobs, emulator, 
 
 
 class _Counting:
-    """A plain HTTP server that counts requests and answers each with `answer(handler)`."""
+    """A plain HTTP server that counts TCP connections and requests, and answers each request with
+    `answer(handler)`."""
 
     def __init__(self, answer):
         import threading
@@ -120,8 +124,15 @@ class _Counting:
             def log_message(self, *args):
                 pass
 
+        class Server(ThreadingHTTPServer):
+            def verify_request(self, request, client_address):
+                counter.connections += 1
+                return True
+
         self.requests: list[str] = []
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.connections = 0
+        self.server = Server(("127.0.0.1", 0), Handler)
+        self.port = self.server.server_address[1]
         self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
         threading.Thread(target=self.server.serve_forever, daemon=True).start()
 
@@ -170,10 +181,67 @@ def test_no_request_is_made_to_a_refused_url_nor_to_a_refused_redirect(local, em
                 event = {"jobId": "job-1", "generationId": generation.id, "outputUrl": url}
                 with pytest.raises(OutputUrlRejected):
                     download(event, settings, s3, http_client(5.0), lambda: sync)
-        assert elsewhere.requests == [] and trusted.requests == ["/output.mp4"]
+        assert elsewhere.connections == 0 and trusted.requests == ["/output.mp4"]
     finally:
         elsewhere.close()
         trusted.close()
+
+
+def _resolving(names: dict[str, str]):
+    """getaddrinfo as if DNS answered `names` (name -> address); other hosts (IP literals) as usual."""
+    def resolve(host, port, type=0, **_):
+        if host in names:
+            family = socket.AF_INET6 if ":" in names[host] else socket.AF_INET
+            return [(family, socket.SOCK_STREAM, 6, "", (names[host], port))]
+        return socket.getaddrinfo(host, port, type=type)
+    return resolve
+
+
+@pytest.mark.parametrize("address", ["127.0.0.1", "10.0.0.7", "169.254.169.254", "::1", "fd00::1"])
+def test_an_output_host_resolving_to_a_private_address_is_refused_before_any_connection(
+        local, emulator, address):
+    target = _Counting(_redirect_to("http://unused.invalid/"))  # what the name would reach, unchecked
+    try:
+        settings = DownloadSettings(multipart_chunk_bytes=5 * MIB)
+        http = GuardedClient(timeout=5.0, trusted=[settings.sync_api_base_url],
+                             resolve=_resolving({"media.example.com": address}))
+        generation = emulator.create_synthetic(1000, output_file_name="small")
+        event = {"jobId": "job-1", "generationId": generation.id,
+                 "outputUrl": f"https://media.example.com:{target.port}/output.mp4"}
+        with SyncClient(emulator.url, emulator.api_key) as sync, pytest.raises(OutputUrlRejected) as refused:
+            download(event, settings, local.client("s3"), http, lambda: sync)
+        assert "media.example.com" in str(refused.value) and address not in str(refused.value)
+        assert target.connections == 0
+    finally:
+        target.close()
+
+
+@pytest.mark.parametrize("address", ["127.0.0.1", "169.254.169.254"])
+def test_a_redirect_from_syncs_origin_to_a_name_resolving_privately_is_refused(
+        local, emulator, monkeypatch, address):
+    inside = _Counting(_redirect_to("http://unused.invalid/"))
+    trusted = _Counting(_redirect_to(f"https://cdn.example.com:{inside.port}/stolen"))
+    try:
+        monkeypatch.setenv("SYNC_API_BASE_URL", trusted.url)
+        settings = DownloadSettings(multipart_chunk_bytes=5 * MIB)
+        http = GuardedClient(timeout=5.0, trusted=[settings.sync_api_base_url],
+                             resolve=_resolving({"cdn.example.com": address}))
+        generation = emulator.create_synthetic(1000, output_file_name="small")
+        event = {"jobId": "job-1", "generationId": generation.id, "outputUrl": f"{trusted.url}/output.mp4"}
+        with SyncClient(emulator.url, emulator.api_key) as sync, pytest.raises(OutputUrlRejected):
+            download(event, settings, local.client("s3"), http, lambda: sync)
+        assert trusted.requests == ["/output.mp4"] and inside.connections == 0
+    finally:
+        inside.close()
+        trusted.close()
+
+
+def test_a_client_that_is_not_guarded_is_never_used(step, emulator):
+    generation = emulator.create_synthetic(1000, output_file_name="small", output_duration=1.0)
+    unguarded = httpx.Client(transport=httpx.MockTransport(lambda request: pytest.fail("unguarded client used")))
+    settings = DownloadSettings(multipart_chunk_bytes=5 * MIB)
+    assert isinstance(output_client(settings), GuardedClient)
+    assert step(generation, http=unguarded)["size"] == 1000
 
 
 @pytest.mark.emulator(public_url="http://10.255.255.1:9")
