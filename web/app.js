@@ -1,6 +1,6 @@
 // ProSync upload page: token and limits, the job form, uploads with progress, stages, the result.
 import { Api, ApiError, devToken, upload } from "./api.js";
-import { chooseApi } from "./config.js";
+import { chooseApi, httpUrl } from "./config.js";
 import { el } from "./dom.js";
 import { JobForm } from "./form.js";
 
@@ -18,6 +18,7 @@ async function init() {
   const token = $("#token");
   const dev = await devToken("pro");  // only the local stack answers
   token.value = params.get("token") || dev || localStorage.getItem("prosync.token") || "";
+  forgetTokenInAddress();
   if (dev) {
     $("#dev-tokens").hidden = false;  // one click gives a token of each tier
     for (const b of document.querySelectorAll("#dev-tokens button")) {
@@ -28,6 +29,14 @@ async function init() {
   $("#job-form").addEventListener("submit", (e) => { e.preventDefault(); run(); });
   $("#cancel").addEventListener("click", cancelJob);
   await loadLimits();
+}
+
+// A ?token= link put the token in the address: keep it out of the history and of bookmarks.
+function forgetTokenInAddress() {
+  if (!params.has("token")) return;
+  const url = new URL(location.href);
+  url.searchParams.delete("token");
+  history.replaceState(null, "", url);
 }
 
 function showNotices(notices) {
@@ -140,15 +149,19 @@ async function cancelJob() {
   try { await api.cancel(followedJobId); } catch (err) { $("#job-error").textContent = err.message; }
 }
 
+function showResult(url) {  // only an http(s) URL: never a javascript: link
+  if (!url) { $("#job-error").textContent = "The job completed but its result URL is missing."; return; }
+  $("#result-video").src = url.href;
+  $("#result-link").href = url.href;
+  $("#result").hidden = false;
+}
+
 async function poll(jobId) {
   for (;;) {
     const s = await api.status(jobId);
     showStatus(s);
     if (s.status === "completed") {
-      const video = $("#result-video");
-      video.src = s.resultUrl;
-      $("#result-link").href = s.resultUrl;
-      $("#result").hidden = false;
+      showResult(httpUrl(s.resultUrl || ""));
       return;
     }
     if (["failed", "canceled", "expired"].includes(s.status)) {

@@ -10,7 +10,7 @@ function meta(name) {
   return tag ? tag.content.trim() : "";
 }
 
-function httpUrl(text) {
+export function httpUrl(text) {
   try {
     const url = new URL(text, location.href);
     return url.protocol === "http:" || url.protocol === "https:" ? url : null;
@@ -35,8 +35,11 @@ export function chooseApi(search = location.search) {
   for (const [what, value] of candidates) {
     if (!value) continue;
     const url = httpUrl(value);
-    if (url && allowed.has(url.origin)) return { base: `${url.origin}${url.pathname}`.replace(/\/$/, ""), notices };
-    notices.push(`${what} (${value}) is ignored: this page only talks to its own API and to those its operator allows.`);
+    if (url && allowed.has(url.origin)) {
+      return { base: `${url.origin}${url.pathname}`.replace(/\/$/, ""), notices };
+    }
+    notices.push(`${what} (${value}) is ignored: this page only talks to its own API `
+                 + "and to those its operator allows.");
   }
   return { base: `${location.origin}${OWN_API}`, notices };
 }

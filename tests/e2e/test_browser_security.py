@@ -125,6 +125,7 @@ def test_allowed_apis_answer_is_shown_as_text(browser, gateway_allowing, hostile
         assert hostile_api.with_token() == [("GET", "/api/v1/sync/limits")]  # the operator allowed it
         (_, _, headers), *_ = (r for r in hostile_api.requests if r[0] == "GET")
         assert headers["authorization"] == "Bearer user-token"
+        assert browser.evaluate("new URLSearchParams(location.search).has('token')") is False  # not kept
         options = browser.evaluate("[...document.querySelectorAll('#model option')].map(o => o.textContent)")
         assert options == [f"lipsync-2{PWN_IMG}", PWN_IMG]
         assert PWN_TIER in browser.evaluate("document.querySelector('#limits').textContent")
