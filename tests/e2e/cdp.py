@@ -140,6 +140,17 @@ class Browser:
                 raise TimeoutError(f"waited {timeout} s for {expression}")
             time.sleep(interval)
 
+    def collect_csp_violations(self) -> None:
+        """From the next page on, `csp_violations()` lists what the page's CSP blocked."""
+        self.page(
+            "Page.addScriptToEvaluateOnNewDocument",
+            source="window.__cspViolations = []; document.addEventListener('securitypolicyviolation', "
+            "(e) => window.__cspViolations.push(`${e.violatedDirective} ${e.blockedURI}`));",
+        )
+
+    def csp_violations(self) -> list[str]:
+        return self.evaluate("window.__cspViolations || []")
+
     def set_files(self, selector: str, paths: list[str | Path]) -> None:
         found = self.page("Runtime.evaluate", expression=f"document.querySelector({json.dumps(selector)})")
         object_id = found["result"].get("objectId")

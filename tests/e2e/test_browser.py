@@ -22,6 +22,7 @@ def browser():
     if executable is None:
         pytest.fail("Chromium is missing: run scripts/ensure-system-deps.sh --browser (make test does)")
     b = Browser(executable)
+    b.collect_csp_violations()
     yield b
     b.close()
 
@@ -84,6 +85,7 @@ def test_two_segment_job_plays_in_the_page(page, media):
             await new Promise(r => v.addEventListener('seeked', r, {once: true}));
             return v.currentTime; })()""")
         assert abs(played - 3.5) < 0.2
+        assert page.csp_violations() == []  # the whole job ran within the page's policy
     finally:
         page.screenshot(ARTIFACTS / "browser-job-completed.png")
 

@@ -106,6 +106,7 @@ def test_api_link_to_a_host_not_allowed_is_ignored_and_gets_no_token(browser, lo
         browser.wait_for("document.querySelector('#limits').textContent.includes('Tier enterprise')")
         assert hostile_api.with_token() == []
         assert hostile_api.requests == []  # nothing at all: the page never even asked
+        assert browser.csp_violations() == []  # ignored by the page itself, not only blocked by its CSP
         assert browser.evaluate("window.__pwned === undefined")
         assert browser.evaluate(NO_IMG)
     finally:
