@@ -236,7 +236,7 @@ def test_transport_failures_are_transient(exc, code):
 UNREADABLE_BODIES = [
     b"<html>proxy</html>",
     b'{"id": "x"}',
-    b'{"id":"x","createdAt":"2025-01-01T00:00:00Z","status":"WEIRD","model":"m","input":[]}',
+    b'{"id":"x","createdAt":"2025-01-01T00:00:00Z","status":7,"model":"m","input":[]}',
 ]
 
 
@@ -246,6 +246,14 @@ def test_unreadable_success_body_is_transient_invalid_response(content):
     with client, pytest.raises(SyncApiTransient) as caught:
         client.get_generation("gen-1")
     assert caught.value.code == "invalid_response"
+
+
+def test_an_unknown_status_string_is_read_not_refused():
+    # SDK 0.3.0 types status `Literal[...] | Any`: a status Sync.so adds later is no unreadable answer
+    body = b'{"id":"x","createdAt":"2025-01-01T00:00:00Z","status":"WEIRD","model":"m","input":[]}'
+    with client_answering(lambda request: httpx.Response(200, content=body)) as client:
+        generation = client.get_generation("x")
+    assert generation.status.value == "WEIRD" and not generation.status.terminal
 
 
 def test_errors_survive_pickling_with_their_fields():

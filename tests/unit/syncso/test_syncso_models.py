@@ -139,3 +139,51 @@ def test_temperature_range_is_checked():
 def test_terminal_statuses(status, terminal):
     assert GenerationStatus(status).terminal is terminal
     assert GenerationStatus(status) == status  # a str Enum compares equal to the wire string
+
+
+def _generation(**fields) -> Generation:
+    return Generation.model_validate({"id": "g", "createdAt": "2025-01-01T00:00:00Z", "status": "PROCESSING",
+                                      "model": "lipsync-2", **fields})
+
+
+@pytest.mark.parametrize("fields", [{"errorCode": "generation_timeout"}, {"error_code": "generation_timeout"},
+                                    {"errorCode": "generation_timeout", "error_code": "generation_timeout"}])
+def test_either_failure_code_spelling_is_read(fields):
+    assert _generation(status="FAILED", **fields).error_code == "generation_timeout"
+
+
+@pytest.mark.parametrize(("fields", "url"), [
+    ({"outputMediaUrl": "https://m"}, "https://m"),
+    ({"outputUrl": "https://o"}, "https://o"),
+    ({"outputMediaUrl": "https://m", "outputUrl": "https://m-alias"}, "https://m"),  # the current name wins
+])
+def test_either_output_url_spelling_is_read(fields, url):
+    assert _generation(status="COMPLETED", **fields).result_url == url
+
+
+@pytest.mark.parametrize(("value", "progress"), [(None, None), (0, 0), (57.9, 57), (100, 100), (130, 100),
+                                                 (-3, 0)])
+def test_progress_percent_is_a_whole_number_within_0_100(value, progress):
+    assert _generation(progress_percent=value).progress == progress
+
+
+@pytest.mark.parametrize(("status", "normalized", "terminal"), [
+    ("PENDING", "PENDING", False), ("PROCESSING", "PROCESSING", False), ("COMPLETED", "COMPLETED", True),
+    ("FAILED", "FAILED", True), ("REJECTED", "REJECTED", True), ("CANCELED", "REJECTED", True),
+    ("TIMED_OUT", "REJECTED", True), ("QUEUED_FOR_GPU", "PROCESSING", False), ("", None, None),
+])
+def test_any_status_string_parses_and_normalises(status, normalized, terminal):
+    if normalized is None:  # an empty status is no status
+        with pytest.raises(pydantic.ValidationError):
+            _generation(status=status)
+        return
+    generation = _generation(status=status)
+    assert generation.status.value == status and generation.status == status
+    assert generation.status.normalized.value == normalized and generation.status.terminal is terminal
+    assert generation.status.known is (status in GenerationStatus.__members__)
+    assert generation.to_wire()["status"] == status  # kept as Sync.so said it
+
+
+def test_request_bytes_are_the_wire_json():
+    request = GenerateRequest(model="lipsync-2", input=[InputItem(type="video", url="https://v")])
+    assert json.loads(request.to_bytes()) == request.to_wire()

@@ -3,8 +3,11 @@
 from .client import SyncClient
 from .errors import SyncApiError, SyncApiRejected, SyncApiTransient
 from .models import (
+    FINAL_STATUSES,
+    LISTABLE_STATUSES,
     MODELS,
     SYNC_MODES,
+    CostEstimate,
     GenerateRequest,
     Generation,
     GenerationOptions,
@@ -12,13 +15,26 @@ from .models import (
     InputItem,
     Segment,
     SegmentAudioInput,
+    video_url_of,
 )
-from .webhooks import SIGNATURE_HEADER, sign_payload, verify_signature
+from .webhooks import (
+    SIGNATURE_HEADER,
+    WebhookError,
+    WebhookPayloadInvalid,
+    WebhookSignatureInvalid,
+    sign,
+    sign_payload,
+    verify,
+    verify_signature,
+)
 
 __all__ = [
+    "FINAL_STATUSES",
+    "LISTABLE_STATUSES",
     "MODELS",
     "SIGNATURE_HEADER",
     "SYNC_MODES",
+    "CostEstimate",
     "GenerateRequest",
     "Generation",
     "GenerationOptions",
@@ -30,6 +46,12 @@ __all__ = [
     "SyncApiRejected",
     "SyncApiTransient",
     "SyncClient",
+    "WebhookError",
+    "WebhookPayloadInvalid",
+    "WebhookSignatureInvalid",
+    "sign",
     "sign_payload",
+    "verify",
     "verify_signature",
+    "video_url_of",
 ]

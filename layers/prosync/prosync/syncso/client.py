@@ -2,6 +2,10 @@
 
 No retries here: the state machine owns retrying (``SyncApiTransient``) with backoff and jitter, so a
 Lambda invocation stays short and every attempt is visible in the execution history.
+
+Timeouts: the client's ``timeout`` (short) applies to status, list and estimate calls; create takes
+its own (``create_generation(..., timeout=)``), since Sync.so may take long to accept a body (the SDK
+waits 60 s, Sync's Premiere extension 120 s).
 """
 
 from __future__ import annotations
@@ -13,9 +17,14 @@ import httpx
 from pydantic import ValidationError
 
 from .errors import SyncApiRejected, error_from_response, error_from_transport, invalid_response
-from .models import GenerateRequest, Generation, GenerationStatus
+from .models import LISTABLE_STATUSES, CostEstimate, GenerateRequest, Generation, GenerationStatus
 
-USER_AGENT = "prosync-syncso-client/1"
+USER_AGENT = "prosync-syncso-client/2"
+JSON = "application/json"
+
+
+def _body_bytes(body: GenerateRequest | bytes) -> bytes:
+    return body if isinstance(body, bytes) else body.to_bytes()
 
 
 class SyncClient:
@@ -32,7 +41,7 @@ class SyncClient:
             raise ValueError("a Sync.so API key is required")
         self._http = httpx.Client(
             base_url=base_url.rstrip("/"),
-            headers={"x-api-key": api_key, "accept": "application/json", "user-agent": USER_AGENT},
+            headers={"x-api-key": api_key, "accept": JSON, "user-agent": USER_AGENT},
             timeout=timeout,
             transport=transport,
             follow_redirects=False,
@@ -40,29 +49,54 @@ class SyncClient:
 
     # -- API -------------------------------------------------------------------------------------
 
-    def create_generation(self, request: GenerateRequest, idempotency_key: str) -> Generation:
-        """POST /v2/generate. The same key and body return the same generation, never a second one."""
+    def create_generation(
+        self, body: GenerateRequest | bytes, idempotency_key: str, *, timeout: float | None = None
+    ) -> Generation:
+        """POST /v2/generate with exactly these bytes. The same key and body return the same
+        generation, never a second one (so a retry must send the very same bytes)."""
         response = self._send(
-            "POST", "/v2/generate", json=request.to_wire(), headers={"Idempotency-Key": idempotency_key}
+            "POST", "/v2/generate", content=_body_bytes(body),
+            headers={"Idempotency-Key": idempotency_key, "content-type": JSON},
+            **({"timeout": timeout} if timeout is not None else {}),
         )
-        return self._parse(response, Generation)
+        return self._parse(response)
 
-    def get_generation(self, generation_id: str) -> Generation:
-        """GET /v2/generate/{id}."""
+    def estimate_cost(self, body: GenerateRequest | bytes) -> CostEstimate:
+        """POST /v2/analyze/cost with the create body (SDK ``estimate_cost``)."""
+        response = self._send("POST", "/v2/analyze/cost", content=_body_bytes(body),
+                              headers={"content-type": JSON})
+        try:
+            return CostEstimate.from_answer(response.json())
+        except ValueError as exc:
+            raise invalid_response(response, str(exc)) from exc
+
+    def get_generation(self, generation_id: str, *, include_progress: bool = False) -> Generation:
+        """GET /v2/generate/{id} (``?include=progress`` adds ``progress_percent``)."""
         if not generation_id:
             raise SyncApiRejected(None, "invalid_generation_id", "generation id is empty")
-        response = self._send("GET", f"/v2/generate/{quote(generation_id, safe='')}")
-        return self._parse(response, Generation)
+        params = {"include": "progress"} if include_progress else None
+        response = self._send("GET", f"/v2/generate/{quote(generation_id, safe='')}", params=params)
+        return self._parse(response)
 
     def list_generations(
-        self, status: list[GenerationStatus] | None = None, ids: list[str] | None = None
+        self,
+        status: list[GenerationStatus | str] | None = None,
+        ids: list[str] | None = None,
+        limit: int | None = None,
     ) -> list[Generation]:
-        """GET /v2/generations filtered by statuses and/or ids (comma-separated, as the SDK sends)."""
+        """GET /v2/generations, filtered by documented statuses (comma list) and/or ids; ``limit``
+        bounds the answer (without it the whole organisation history comes back)."""
         params: dict[str, str] = {}
         if status:
-            params["status"] = ",".join(GenerationStatus(s).value for s in status)
+            wanted = [GenerationStatus(s).value for s in status]
+            unknown = [s for s in wanted if s not in LISTABLE_STATUSES]
+            if unknown:  # Sync.so answers 400 to anything else: refuse before asking
+                raise ValueError(f"List Generations only filters by {LISTABLE_STATUSES}, not {unknown}")
+            params["status"] = ",".join(wanted)
         if ids:
             params["ids"] = ",".join(ids)
+        if limit is not None:
+            params["limit"] = str(int(limit))
         response = self._send("GET", "/v2/generations", params=params)
         try:
             body = response.json()
@@ -96,8 +130,8 @@ class SyncClient:
         return response
 
     @staticmethod
-    def _parse(response: httpx.Response, model: type[Generation]) -> Generation:
+    def _parse(response: httpx.Response) -> Generation:
         try:
-            return model.model_validate_json(response.content)
+            return Generation.model_validate_json(response.content)
         except ValidationError as exc:
             raise invalid_response(response, str(exc)) from exc

@@ -8,6 +8,10 @@ Exactly two leaf classes are raised, and their NAMES are part of the contract: t
 - ``SyncApiRejected``: retrying the same request cannot help: 400, 401, 402, 404, 409, 413, 422 and
   every other 4xx (and unexpected 1xx/3xx answers).
 
+Callers that must tell 429s apart read ``code`` (``rate_limit_exceeded`` vs ``concurrency_limit_reached``)
+and ``retry_after`` (the Retry-After header, in seconds); ``details`` keeps the error body's other keys
+(a 409 idempotency conflict names the key's generation in ``generationId``).
+
 ``str(exc)`` is a JSON object ``{"code", "message", "status"}`` so the state machine's failure path
 (which only sees the error name and its cause string) keeps Sync.so's own code and message.
 """
@@ -15,6 +19,8 @@ Exactly two leaf classes are raised, and their NAMES are part of the contract: t
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
 from typing import Any
 
 import httpx
@@ -29,16 +35,30 @@ class SyncApiError(Exception):
     """Base of every Sync.so client error."""
 
     def __init__(
-        self, status: int | None, code: str, message: str, *, retry_after: float | None = None
+        self,
+        status: int | None,
+        code: str,
+        message: str,
+        *,
+        retry_after: float | None = None,
+        details: dict[str, Any] | None = None,
     ) -> None:
         self.status = status
         self.code = code
         self.message = message
         self.retry_after = retry_after
+        self.details = details or {}
         super().__init__(json.dumps({"code": code, "message": message, "status": status}))
 
     def __reduce__(self):  # keep pickling (used by some Lambda runtimes) working with keyword state
-        return (type(self), (self.status, self.code, self.message), {"retry_after": self.retry_after})
+        return (type(self), (self.status, self.code, self.message),
+                {"retry_after": self.retry_after, "details": self.details})
+
+    @property
+    def generation_id(self) -> str | None:
+        """The ``generationId`` an error body names (409 idempotency conflict, 503 outcome unknown)."""
+        value = self.details.get("generationId")
+        return value if isinstance(value, str) and value else None
 
     def as_dict(self) -> dict[str, Any]:
         return {"code": self.code, "message": self.message, "status": self.status}
@@ -59,9 +79,9 @@ def is_transient_status(status: int) -> bool:
 def error_from_response(response: httpx.Response) -> SyncApiError:
     """Map a non-2xx answer to the right error class, keeping the body's errorCode and message."""
     status = response.status_code
-    code, message = _code_and_message(response)
+    code, message, details = _code_and_message(response)
     cls = SyncApiTransient if is_transient_status(status) else SyncApiRejected
-    return cls(status, code, message, retry_after=_retry_after(response))
+    return cls(status, code, message, retry_after=_retry_after(response), details=details)
 
 
 def error_from_transport(exc: httpx.HTTPError) -> SyncApiTransient:
@@ -83,22 +103,24 @@ def invalid_response(response: httpx.Response, problem: str) -> SyncApiTransient
     )
 
 
-def _code_and_message(response: httpx.Response) -> tuple[str, str]:
+def _code_and_message(response: httpx.Response) -> tuple[str, str, dict[str, Any]]:
     derived_code = f"http_{response.status_code}"
     try:
         body = response.json()
     except (ValueError, UnicodeDecodeError):
         text = response.text.strip() if response.content else ""
-        return derived_code, (text or response.reason_phrase or derived_code)[:MAX_MESSAGE_CHARS]
+        return derived_code, (text or response.reason_phrase or derived_code)[:MAX_MESSAGE_CHARS], {}
     if not isinstance(body, dict):
-        return derived_code, json.dumps(body)[:MAX_MESSAGE_CHARS]
+        return derived_code, json.dumps(body)[:MAX_MESSAGE_CHARS], {}
     code = body.get("errorCode") or body.get("error_code") or derived_code
     message = body.get("message")
     if isinstance(message, list):
         message = "; ".join(str(part) for part in message)
     if not message:
         message = body.get("error") or response.reason_phrase or derived_code
-    return str(code), str(message)[:MAX_MESSAGE_CHARS]
+    details = {key: value for key, value in body.items()
+               if key not in ("message", "error", "errorCode", "error_code", "statusCode")}
+    return str(code), str(message)[:MAX_MESSAGE_CHARS], details
 
 
 def _retry_after(response: httpx.Response) -> float | None:
@@ -108,4 +130,11 @@ def _retry_after(response: httpx.Response) -> float | None:
     try:
         return max(0.0, float(value))
     except ValueError:
-        return None  # an HTTP date: rare, and the state machine's own backoff applies anyway
+        pass
+    try:  # the other form RFC 9110 allows: an HTTP date
+        moment = parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return max(0.0, (moment - datetime.now(UTC)).total_seconds())
