@@ -4,6 +4,8 @@ client, and a webhook receiver. Media are made once per session with PyAV (small
 from __future__ import annotations
 
 import functools
+import hashlib
+import hmac
 import json
 import os
 import threading
@@ -11,6 +13,7 @@ import time
 from http.server import BaseHTTPRequestHandler, SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
+import httpx
 import pytest
 from prosync.syncso import SyncClient
 
@@ -141,3 +144,42 @@ def webhook_receiver():
     receiver = WebhookReceiver()
     yield receiver
     receiver.stop()
+
+
+@pytest.fixture
+def raw(emulator):
+    """Plain httpx on the emulator with the API key: the wire, no client of ours in between."""
+    with httpx.Client(base_url=emulator.url, headers={"x-api-key": API_KEY}, timeout=10) as http:
+        yield http
+
+
+def create_body(media, model: str = "lipsync-2", webhook_url: str | None = None) -> dict:
+    """A valid one-segment create body on the wire."""
+    body = {
+        "model": model,
+        "input": [
+            {"type": "video", "url": media.url("talk.mp4")},
+            {"type": "audio", "url": media.url("intro.wav"), "refId": "intro"},
+        ],
+        "segments": [{"startTime": 0.5, "endTime": 2.0, "audioInput": {"refId": "intro"}}],
+    }
+    if webhook_url:
+        body["webhookUrl"] = webhook_url
+    return body
+
+
+def wait_status(http: httpx.Client, generation_id: str, statuses=("COMPLETED", "FAILED", "REJECTED"),
+                timeout: float = 20.0) -> dict:
+    """Poll GET /v2/generate/{id} over the wire until its status is one of ``statuses``."""
+    deadline = time.monotonic() + timeout
+    while (generation := http.get(f"/v2/generate/{generation_id}").json())["status"] not in statuses:
+        assert time.monotonic() < deadline, f"{generation_id} still {generation['status']}"
+        time.sleep(0.03)
+    return generation
+
+
+def signature_is_valid(secret: str, header: str, body: bytes, tolerance: float = 300) -> bool:
+    """The webhook guide's check, written here independently of the emulator and of our client."""
+    parts = dict(part.split("=", 1) for part in header.split(","))
+    expected = hmac.new(secret.encode(), parts["t"].encode() + b"." + body, hashlib.sha256).hexdigest()
+    return hmac.compare_digest(expected, parts["v1"]) and abs(time.time() - int(parts["t"])) <= tolerance
