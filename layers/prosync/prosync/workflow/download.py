@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import ipaddress
 import socket
+import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -49,18 +50,21 @@ def result_key(job_id: str, output_file_name: str | None) -> str:
 
 
 _clients: dict[tuple[float, str], GuardedClient] = {}
+_clients_lock = threading.Lock()
 
 
 def output_client(settings: DownloadSettings) -> GuardedClient:
-    """The guarded client downloads use (one per container; a new one when the settings change)."""
+    """The guarded client downloads use: one per container (settings change only in tests, where the
+    client made for older settings is closed)."""
     key = (settings.download_timeout_seconds, settings.sync_api_base_url)
-    if key not in _clients:
-        for old in _clients.values():
-            old.close()
-        _clients.clear()
-        _clients[key] = GuardedClient(timeout=settings.download_timeout_seconds,
-                                      trusted=[settings.sync_api_base_url])
-    return _clients[key]
+    with _clients_lock:
+        if key not in _clients:
+            for stale in _clients.values():
+                stale.close()
+            _clients.clear()
+            _clients[key] = GuardedClient(timeout=settings.download_timeout_seconds,
+                                          trusted=[settings.sync_api_base_url])
+        return _clients[key]
 
 
 def download(event: dict[str, Any], settings: DownloadSettings, s3, http: httpx.Client | None,
