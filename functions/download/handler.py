@@ -14,9 +14,9 @@ logger = Logger(service="prosync-download")
 tracer = Tracer(service="prosync-download", patch_modules=("botocore", "httpx"))  # only what it uses: patching all imports every supported library
 
 
-@logger.inject_lambda_context(correlation_id_path="jobId")
+@logger.inject_lambda_context(correlation_id_path="jobId", clear_state=True)
 @tracer.capture_lambda_handler
 def lambda_handler(event, context):
     settings = runtime.settings(DownloadSettings)
-    http = runtime.http_client(settings.download_timeout_seconds)
+    http = download.output_client(settings)  # output URLs only ever go through the address guard
     return download.download(event, settings, aws.client("s3"), http, lambda: runtime.sync_client(settings))
