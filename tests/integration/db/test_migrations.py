@@ -18,7 +18,7 @@ def test_second_run_applies_nothing(db):
 def test_cli_migrates_an_empty_database(pg_server, capsys):
     url = pg_server.create_database("cli_fresh")
     assert cli_main(["migrate", "--database-url", url]) == 0
-    assert "applied: 0001, 0002, 0003" in capsys.readouterr().out
+    assert "applied: 0001, 0002, 0003, 0004" in capsys.readouterr().out
     with psycopg.connect(url) as conn:
         indexes = {r[0] for r in conn.execute("SELECT indexname FROM pg_indexes WHERE tablename = 'video_jobs'")}
     assert {"idx_video_jobs_segments_data", "idx_video_jobs_is_pro_job", "uq_video_jobs_user_idempotency"} <= indexes

@@ -52,6 +52,15 @@ class JobRecord(BaseModel):
     updated_at: datetime
     started_at: datetime | None
     completed_at: datetime | None
+    # Sync.so in production (migration 0004); defaults so rows read before it still validate
+    queued_at: datetime | None = None
+    queue_seen_at: datetime | None = None
+    attempt: int = 0
+    generation_retries: int = 0
+    progress_percent: int | None = None
+    estimated_cost: dict[str, Any] | None = None
+    task_token: str | None = None
+    poll_state: dict[str, Any] | None = None
 
 
 class JobEvent(BaseModel):

@@ -22,7 +22,7 @@ from prosync.settings import Tier
 # Columns a transition may set besides status/stage (an allow-list: names never come from callers' data).
 UPDATABLE = frozenset({
     "sync_generation_id", "execution_arn", "result_key", "result_size", "output_duration",
-    "error_code", "error_message", "inputs",
+    "error_code", "error_message", "inputs", "estimated_cost", "task_token", "poll_state",
 })
 
 
@@ -155,8 +155,10 @@ class JobRepository:
         for name, value in fields.items():
             assignments.append(sql.SQL("{} = %s").format(sql.Identifier(name)))
             params.append(_jsonable(value))
-        if to is JobStatus.QUEUED:
+        if to is JobStatus.QUEUED:  # its place in Sync.so's queue: kept by a second start
             assignments.append(sql.SQL("started_at = COALESCE(v.started_at, now())"))
+            assignments.append(sql.SQL("queued_at = COALESCE(v.queued_at, now())"))
+            assignments.append(sql.SQL("queue_seen_at = now()"))
         if to in TERMINAL:
             assignments.append(sql.SQL("completed_at = now()"))
         query = sql.SQL(

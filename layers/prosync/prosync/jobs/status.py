@@ -2,6 +2,13 @@
 
     awaiting_upload -> queued -> submitting -> processing -> downloading -> completed
     any non-terminal -> failed | canceled;  awaiting_upload -> expired
+    and two moves back that only the workflow makes, each through its own guarded query
+    (`prosync.db.queue`), never through the generic transition:
+    submitting -> queued      (requeue: Sync.so answered 429 concurrency_limit_reached)
+    processing -> submitting  (a new attempt after a FAILED generation worth retrying)
+
+A job holds one of the organisation's Sync.so slots exactly while it is submitting or processing
+(`SLOT_HOLDING`): every end releases its slot by construction.
 """
 
 from enum import StrEnum
@@ -25,6 +32,10 @@ class JobStatus(StrEnum):
 
 TERMINAL = frozenset({JobStatus.COMPLETED, JobStatus.FAILED, JobStatus.CANCELED, JobStatus.EXPIRED})
 ACTIVE = frozenset({JobStatus.QUEUED, JobStatus.SUBMITTING, JobStatus.PROCESSING, JobStatus.DOWNLOADING})
+SLOT_HOLDING = frozenset({JobStatus.SUBMITTING, JobStatus.PROCESSING})
+# (from, to) of the workflow's moves back (see the module's docstring).
+REQUEUE = (JobStatus.SUBMITTING, JobStatus.QUEUED)
+NEW_ATTEMPT = (JobStatus.PROCESSING, JobStatus.SUBMITTING)
 
 # to_status -> the statuses a job may be in for that move to be legal.
 # Re-entering the same status is allowed for the workflow's steps so that a retried Lambda is a no-op

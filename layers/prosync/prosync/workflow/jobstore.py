@@ -1,16 +1,20 @@
 """The jobstore actions: every database write the workflow makes, one action per step.
 
-Each action is a guarded transition (`JobRepository.transition`). When the guard refuses, the job
-was canceled (`JobCanceled`: the execution ends and writes nothing more), does not exist
-(`JobNotFound`) or belongs to another execution's progress (`JobStateConflict`). Re-running a step
-(a Step Functions retry after a lost answer) succeeds without a second event.
+Each action is a guarded write. When the guard refuses, the job was canceled (`JobCanceled`: the
+execution ends and writes nothing more), does not exist (`JobNotFound`) or belongs to another
+execution's progress (`JobStateConflict`). Re-running a step (a Step Functions retry after a lost
+answer) succeeds without a second event.
 
 Event shapes (`event["action"]` picks the action; every event has `jobId`):
-    mark_submitting   {executionArn}          -> {jobId, submit, poll: {interval, waitSeconds, deadline}}
-    record_generation {generationId, poll}    -> the poll state (see `polling.initial_state`)
+    claim_slot        {executionArn}          -> see `prosync.workflow.queue` (Sync.so's org limit)
+    requeue           {attempt, retryAfterSeconds}            -> {waitSeconds}
+    record_generation {attempt, generationId, estimatedCost, poll} -> the poll state (`polling.initial_state`)
+    await_generation  {taskToken, poll}       -> see `prosync.workflow.callback` (webhook or timeout)
+    new_attempt       {attempt, poll}         -> {retry, submit, poll}
     mark_downloading  {generationId}          -> {status}
     mark_completed    {result: {resultKey, size, duration}} -> {jobId, status, resultKey, size, duration}
     mark_failed       {error: {Error, Cause}} -> {Error, Cause}  (Cause is JSON {code, message})
+`mark_submitting` is `claim_slot` under its old name (executions started before the queue).
 """
 
 from __future__ import annotations
@@ -23,15 +27,15 @@ from uuid import UUID
 
 import psycopg
 
+from prosync.db.callbacks import CallbackStore
 from prosync.db.connection import run_with_reconnect
-from prosync.db.records import JobRecord
 from prosync.db.repository import JobRepository
 from prosync.jobs.status import JobStatus
 from prosync.settings import JobStoreSettings
-from prosync.workflow import polling
-from prosync.workflow.errors import (
-    DatabaseUnavailable, JobCanceled, JobNotFound, JobStateConflict, WorkflowError,
-)
+from prosync.workflow import callback, polling, queue
+from prosync.workflow.errors import DatabaseUnavailable, JobNotFound
+from prosync.workflow.steps import complete_state, submit_request  # noqa: F401 (submit_request: re-exported)
+from prosync.workflow.steps import refused as _refused
 
 MAX_MESSAGE_CHARS = 2000
 
@@ -52,59 +56,24 @@ def handle(event: dict[str, Any], settings: JobStoreSettings, now: datetime | No
         raise DatabaseUnavailable(f"{type(exc).__name__}: {exc}"[:MAX_MESSAGE_CHARS]) from exc
 
 
-def mark_submitting(repo, job_id, event, settings, now) -> dict[str, Any]:
-    arn = event.get("executionArn")
-    job = repo.transition(job_id, JobStatus.SUBMITTING, detail={"step": "submit", "executionArn": arn},
-                          **({"execution_arn": arn} if arn else {}))
-    if job is None:
-        raise _refused(repo, job_id, JobStatus.SUBMITTING)
-    media = polling.media_seconds(job.inputs, job.segments_data)
-    first = polling.first_wait_seconds(job.model, media, settings)
-    return {
-        "jobId": str(job.id),
-        "submit": submit_request(job),
-        "poll": {"interval": first, "waitSeconds": polling.scaled(first, settings),
-                 "deadline": polling.deadline_after(now, settings)},
-    }
-
-
-def submit_request(job: JobRecord) -> dict[str, Any]:
-    """What the submit Lambda needs to build Sync.so's request: ids, S3 keys and the version ids start
-    checked (only those recorded: a job started in a bucket without versioning, or before version ids
-    were recorded, has none), never media."""
-    video, audios = job.inputs["video"], job.inputs["audios"]
-    request = {
-        "jobId": str(job.id),
-        "model": job.model,
-        "videoKey": video["key"],
-        "audioKeys": {ref_id: audio["key"] for ref_id, audio in audios.items()},
-        "segments": job.segments_data,
-        "options": job.options,
-        "outputFileName": job.output_file_name,
-    }
-    if video.get("versionId"):
-        request["videoVersionId"] = video["versionId"]
-    versions = {ref_id: audio["versionId"] for ref_id, audio in audios.items() if audio.get("versionId")}
-    if versions:
-        request["audioVersionIds"] = versions
-    return request
-
-
 def record_generation(repo, job_id, event, settings, now) -> dict[str, Any]:
     generation_id = str(event["generationId"])
-    job = repo.transition(job_id, JobStatus.PROCESSING,
-                          detail={"step": "generation", "generationId": generation_id},
-                          sync_generation_id=generation_id)
-    if job is None:
+    cost = event.get("estimatedCost")
+    detail = {"step": "generation", "generationId": generation_id, "attempt": event.get("attempt")}
+    job = repo.transition(job_id, JobStatus.PROCESSING, detail=detail, sync_generation_id=generation_id,
+                          **({"estimated_cost": cost} if cost else {}))
+    if job is None or job.sync_generation_id != generation_id:
         raise _refused(repo, job_id, JobStatus.PROCESSING)
-    return polling.initial_state(generation_id, event["poll"])
+    return complete_state(polling.initial_state(generation_id, event["poll"]))
 
 
 def mark_downloading(repo, job_id, event, settings, now) -> dict[str, Any]:
-    job = repo.transition(job_id, JobStatus.DOWNLOADING,
+    job = repo.transition(job_id, JobStatus.DOWNLOADING, task_token=None, poll_state=None,
                           detail={"step": "download", "generationId": event.get("generationId")})
     if job is None:
         raise _refused(repo, job_id, JobStatus.DOWNLOADING)
+    if event.get("generationId"):
+        CallbackStore(repo.conn).inbox_delete(str(event["generationId"]))
     return {"status": job.status.value}
 
 
@@ -125,7 +94,7 @@ def mark_completed(repo, job_id, event, settings, now) -> dict[str, Any]:
 def mark_failed(repo, job_id, event, settings, now) -> dict[str, Any]:
     name, code, message = describe_failure(event.get("error"))
     job = repo.transition(job_id, JobStatus.FAILED, detail={"step": "failed", "error": name, "code": code},
-                          error_code=code, error_message=message)
+                          error_code=code, error_message=message, task_token=None, poll_state=None)
     if job is None:
         job = repo.get_job(job_id)
         if job is None or job.status is not JobStatus.FAILED:
@@ -163,18 +132,13 @@ def _json(text: str) -> Any:
         return None
 
 
-def _refused(repo: JobRepository, job_id: UUID, to: JobStatus) -> WorkflowError:
-    job = repo.get_job(job_id)
-    if job is None:
-        return JobNotFound(f"job {job_id} does not exist")
-    if job.status is JobStatus.CANCELED:
-        return JobCanceled(f"job {job_id} was canceled; nothing more is written")
-    return JobStateConflict(f"job {job_id} is {job.status.value}; it may not become {to.value}")
-
-
 ACTIONS: dict[str, Callable[..., dict[str, Any]]] = {
-    "mark_submitting": mark_submitting,
+    "claim_slot": queue.claim_slot,
+    "mark_submitting": queue.claim_slot,
+    "requeue": queue.requeue,
     "record_generation": record_generation,
+    "await_generation": callback.await_generation,
+    "new_attempt": queue.new_attempt,
     "mark_downloading": mark_downloading,
     "mark_completed": mark_completed,
     "mark_failed": mark_failed,
