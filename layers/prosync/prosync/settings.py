@@ -63,34 +63,20 @@ class StorageSettings(_Base):
 
 
 class SyncSettings(_Base):
-    """Sync.so access: a key from the environment locally, from Secrets Manager on AWS."""
+    """Sync.so access: a key from the environment locally, from Secrets Manager on AWS.
+
+    `SYNC_TIMEOUT_SECONDS` bounds the short calls (status, list, cost estimate); create has its own,
+    `SYNC_CREATE_TIMEOUT_SECONDS`, 60 s as the official SDK (Sync's Premiere extension uses 120 s).
+    """
 
     sync_api_base_url: str = "https://api.sync.so"
     sync_api_key: str | None = None
     sync_api_key_secret_arn: str | None = None
-    sync_timeout_seconds: float = 10.0
+    sync_timeout_seconds: float = Field(default=10.0, gt=0)
+    sync_create_timeout_seconds: float = Field(default=60.0, gt=0, le=600)
 
 
-class SyncQueueSettings(_Base):
-    """Sync.so's organisation concurrency limit and the fair queue of jobs under it (`prosync.db.queue`)."""
-
-    sync_max_concurrent_generations: int = Field(default=3, ge=1)  # the plan's limit: 1, 3, 6, 15 or custom
-    sync_generation_retries: int = Field(default=2, ge=0)  # new attempts after a retryable FAILED generation
-    sync_queue_wait_seconds: int = Field(default=10, ge=1)  # between two claims of a waiting job (scaled)
-    sync_queue_stale_seconds: int = Field(default=180, ge=30)  # a queued job silent this long holds up no one
-
-
-class SyncWebhookSettings(_Base):
-    """Sync.so's webhook signing secret: `SYNC_WEBHOOK_SECRET` locally, the secret at
-    `SYNC_WEBHOOK_SECRET_ARN` on AWS (plain, or JSON `{"webhookSecret": ...}`)."""
-
-    sync_webhook_secret: str | None = None
-    sync_webhook_secret_arn: str | None = None
-    sync_webhook_tolerance_seconds: int = Field(default=300, ge=1)  # a signature older (or newer) is refused
-    sync_webhook_secret_cache_seconds: int = Field(default=300, ge=0)  # a rotated secret is read again after
-
-
-class ApiSettings(DatabaseSettings, StorageSettings, SyncQueueSettings, SyncWebhookSettings):
+class ApiSettings(DatabaseSettings, StorageSettings):
     state_machine_arn: str = "arn:aws:states:us-east-1:123456789012:stateMachine:prosync-dev-jobs"
     tiers: TierSettings = TierSettings()
     max_speech_seconds_per_segment: float = 300.0
@@ -124,14 +110,34 @@ class WorkflowTimingSettings(_Base):
     poll_default_seconds_per_media_second: float = 5.0
     workflow_deadline_seconds: int = Field(default=2 * 3600, ge=0)
     wait_scale: float = Field(default=1.0, ge=0, validation_alias="PROSYNC_WAIT_SCALE")
+    # A status outage never ends a paid generation: after the n-th failed status call in a row the next
+    # wait is base x 2^(n-1), at most max (and never shorter than the normal schedule's next wait).
+    poll_status_error_backoff_base_seconds: int = Field(default=5, ge=1)
+    poll_status_error_backoff_max_seconds: int = Field(default=300, ge=1)
+    # FAILED generations with one of these codes are worth a new attempt (docs-v2 error-handling.mdx).
+    poll_retryable_error_codes: list[str] = [
+        "generation_timeout", "generation_pipeline_failed", "generation_database_error"]
 
 
-class JobStoreSettings(DatabaseSettings, WorkflowTimingSettings, SyncQueueSettings):
+class JobStoreSettings(DatabaseSettings, WorkflowTimingSettings):
     pass
 
 
 class SubmitSettings(SyncSettings, StorageSettings):
+    """Submit: one stored request per attempt (see `prosync.workflow.submit`)."""
+
     webhook_url: str | None = None
+    # Input URLs are presigned once per attempt with this expiry. A URL signed with the Lambda role's
+    # temporary credentials dies with their session token (observed ~12 h after the environment got
+    # them, undocumented; a warm environment may be hours old): keep it well under that
+    # (docs/ARCHITECTURE.md, "Sync.so contract"). A new attempt presigns afresh.
+    submit_input_url_expiry_seconds: int = Field(default=2 * 3600, ge=900, le=6 * 3600)
+    # How many of the organisation's newest generations the lookup by video URL reads.
+    submit_lookup_limit: int = Field(default=100, ge=1, le=100)
+    submit_estimate_cost: bool = True  # POST /v2/analyze/cost before attempt 1's create
+    # 429 concurrency_limit_reached: wait Retry-After (else the default), at most the max.
+    submit_concurrency_retry_default_seconds: int = Field(default=30, ge=1)
+    submit_concurrency_retry_max_seconds: int = Field(default=600, ge=1)
 
 
 class PollSettings(SyncSettings, WorkflowTimingSettings):

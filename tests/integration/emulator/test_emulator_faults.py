@@ -163,6 +163,12 @@ def test_faults_given_at_start_up_as_cli_strings(tmp_path, media, request_body):
         {"kind": "rate_limit", "count": 0},
         {"kind": "rate_limit", "colour": "red"},
         {"kind": "generation_failure", "outcome": "EXPLODED"},
+        {"kind": "lost_create_answer", "mode": "503"},
+        {"kind": "lost_create_answer", "route": "get"},
+        {"kind": "unknown_status", "route": "output"},
+        {"kind": "unknown_status", "reported_status": ""},
+        {"kind": "rate_limit", "retry_after": -1},
+        {"kind": "rate_limit", "route": "cancel"},  # the old cancel route is gone
     ],
 )
 def test_invalid_faults_are_refused(emulator, bad):
@@ -175,6 +181,13 @@ def test_fault_spec_parsing():
     fault = Fault.parse("kind=http_error,route=get,status=503,count=always")
     assert (fault.kind, fault.route, fault.status, fault.count) == ("http_error", "get", 503, None)
     assert Fault.parse("kind=broken_output,after_bytes=100,count=once").count == 1
+    lost = Fault.parse("kind=lost_create_answer,mode=504,seconds=1.5,count=2")
+    assert (lost.mode, lost.seconds, lost.count) == ("504", 1.5, 2)
+    assert Fault.parse("kind=lost_create_answer").mode == "disconnect"
+    assert Fault.from_dict({"kind": "lost_create_answer", "mode": 502}).mode == "502"  # JSON number
+    odd = Fault.parse("kind=unknown_status,route=get,reported_status=WARMING_UP,count=always")
+    assert (odd.route, odd.reported_status, odd.count) == ("get", "WARMING_UP", None)
+    assert Fault.parse("kind=rate_limit,retry_after=7").retry_after == 7
     with pytest.raises(ValueError):
         Fault.parse("kind=delay,seconds")
 

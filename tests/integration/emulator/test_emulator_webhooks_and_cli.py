@@ -116,9 +116,15 @@ def test_register_adds_the_emulator_subcommand():
             "kind=rate_limit,route=create,count=3",
             "--output-url-ttl",
             "60",
+            "--concurrency-limit",
+            "3",
+            "--concurrency-retry-after",
+            "2",
         ]
     )
     assert (args.port, args.api_key, args.latency, args.output_url_ttl) == (0, "k", 2.5, 60.0)
+    assert (args.concurrency_limit, args.concurrency_retry_after) == (3, 2)
+    assert parser.parse_args(["emulator"]).concurrency_limit == 0  # no limit unless asked
     assert (
         args.fault[0].kind == "rate_limit" and args.fault[0].count == 3 and args.func is emulator_command.run
     )
@@ -138,6 +144,8 @@ def test_prosync_emulator_runs_in_the_foreground_and_stops_on_sigterm():
         "cli-key",
         "--fault",
         "kind=rate_limit,route=get,count=1",
+        "--concurrency-limit",
+        "1",
     ]
     process = subprocess.Popen(
         command, cwd=REPO, stderr=subprocess.PIPE, text=True, env={**os.environ, "PYTHONPATH": str(REPO)}
@@ -148,6 +156,7 @@ def test_prosync_emulator_runs_in_the_foreground_and_stops_on_sigterm():
         first = httpx.get(f"{url}/v2/generate/x", headers={"x-api-key": "cli-key"})
         second = httpx.get(f"{url}/v2/generate/x", headers={"x-api-key": "cli-key"})
         assert (first.status_code, second.status_code) == (429, 404)
+        assert httpx.get(f"{url}/_emulator/settings").json()["concurrencyLimit"] == 1
         process.send_signal(signal.SIGTERM)
         assert process.wait(timeout=10) == 0
     finally:

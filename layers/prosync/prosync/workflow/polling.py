@@ -75,6 +75,7 @@ def initial_state(generation_id: str, seed: dict[str, Any]) -> dict[str, Any]:
     return {
         "generationId": generation_id,
         "status": "PENDING",
+        "rawStatus": "PENDING",
         "interval": seed["interval"],
         "elapsed": seed.get("elapsed", seed["interval"]),
         "waitSeconds": seed["waitSeconds"],
@@ -84,7 +85,18 @@ def initial_state(generation_id: str, seed: dict[str, Any]) -> dict[str, Any]:
         "outputUrl": None,
         "outputDuration": None,
         "error": None,
+        "progressPercent": None,
+        "retryable": False,
+        "statusErrors": 0,
     }
+
+
+def status_error_wait(errors: int, elapsed: float, settings: WorkflowTimingSettings) -> int:
+    """Unscaled wait after the `errors`-th failed status call in a row: capped exponential backoff,
+    never shorter than the normal schedule's next wait."""
+    backoff = settings.poll_status_error_backoff_base_seconds * 2 ** max(0, min(errors - 1, 30))
+    capped = min(backoff, settings.poll_status_error_backoff_max_seconds)
+    return int(max(capped, next_interval(elapsed, settings)))
 
 
 @dataclass(frozen=True)
