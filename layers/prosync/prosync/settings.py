@@ -76,7 +76,26 @@ class SyncSettings(_Base):
     sync_create_timeout_seconds: float = Field(default=60.0, gt=0, le=600)
 
 
-class ApiSettings(DatabaseSettings, StorageSettings):
+class SyncQueueSettings(_Base):
+    """Sync.so's organisation concurrency limit and the fair queue of jobs under it (`prosync.db.queue`)."""
+
+    sync_max_concurrent_generations: int = Field(default=3, ge=1)  # the plan's limit: 1, 3, 6, 15 or custom
+    sync_generation_retries: int = Field(default=2, ge=0)  # new attempts after a retryable FAILED generation
+    sync_queue_wait_seconds: int = Field(default=10, ge=1)  # between two claims of a waiting job (scaled)
+    sync_queue_stale_seconds: int = Field(default=180, ge=30)  # a queued job silent this long holds up no one
+
+
+class SyncWebhookSettings(_Base):
+    """Sync.so's webhook signing secret: `SYNC_WEBHOOK_SECRET` locally, the secret at
+    `SYNC_WEBHOOK_SECRET_ARN` on AWS (plain, or JSON `{"webhookSecret": ...}`)."""
+
+    sync_webhook_secret: str | None = None
+    sync_webhook_secret_arn: str | None = None
+    sync_webhook_tolerance_seconds: int = Field(default=300, ge=1)  # a signature older (or newer) is refused
+    sync_webhook_secret_cache_seconds: int = Field(default=300, ge=0)  # a rotated secret is read again after
+
+
+class ApiSettings(DatabaseSettings, StorageSettings, SyncQueueSettings, SyncWebhookSettings):
     state_machine_arn: str = "arn:aws:states:us-east-1:123456789012:stateMachine:prosync-dev-jobs"
     tiers: TierSettings = TierSettings()
     max_speech_seconds_per_segment: float = 300.0
@@ -119,7 +138,7 @@ class WorkflowTimingSettings(_Base):
         "generation_timeout", "generation_pipeline_failed", "generation_database_error"]
 
 
-class JobStoreSettings(DatabaseSettings, WorkflowTimingSettings):
+class JobStoreSettings(DatabaseSettings, WorkflowTimingSettings, SyncQueueSettings):
     pass
 
 
