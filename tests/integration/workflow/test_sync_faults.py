@@ -92,17 +92,19 @@ def test_deadline_fails_the_job_with_a_clear_timeout(jobs, emulator, monkeypatch
     assert "deadline" in job.error_message and job.sync_generation_id in job.error_message
 
 
-def test_a_retried_submit_with_a_new_body_finds_the_generation_already_made(jobs, local, emulator):
-    """A retry after Sync.so took the first request re-signs the input URLs: same key, new body -> 409
-    IDEMPOTENCY_KEY_REUSED. Submit then finds the job's generation instead of failing or making a second."""
+def test_a_conflicting_body_under_the_attempts_key_ends_with_the_keys_generation(jobs, local, emulator):
+    """Submit sends one stored body per attempt; should Sync.so still hold another body under the
+    attempt's key `{jobId}-{attempt}`, its 409 names that generation (`generationId`) and the attempt
+    ends with it instead of failing or making a second one."""
     job_id = jobs.create()
-    event = submit_request(jobs.job(job_id))
+    event = {**submit_request(jobs.job(job_id)), "attempt": 1}
     settings, s3 = SubmitSettings(), local.client("s3")
+    other = build_request({**event, "options": {"sync_mode": "loop"}}, settings, s3)
     with SyncClient(emulator.url, emulator.api_key) as sync:
-        first = sync.create_generation(build_request(event, settings, s3), idempotency_key=job_id)
-        answer = submit({**event, "options": {"sync_mode": "loop"}}, settings, sync, s3)  # another body
+        first = sync.create_generation(other, idempotency_key=f"{job_id}-1")
+        answer = submit(event, settings, sync, s3)
 
-    assert answer["generationId"] == first.id
+    assert (answer["outcome"], answer["generationId"], answer["attempt"]) == ("created", first.id, 1)
     stats = emulator.stats_snapshot()
     assert stats["responses"]["create"] == {"201": 1, "409": 1}
     assert sum(stats["generations"].values()) == 1
