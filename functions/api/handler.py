@@ -124,6 +124,18 @@ def start_job(job_id: UUID) -> SegmentJobStatus:
     return answer
 
 
+@router.post("/sync/pro-job/<job_id>/edit", status_code=200,
+             summary="Change the segments and options of a job awaiting its uploads",
+             description="Validated exactly as create; the files stay those declared at create, so a "
+                         "refused start is fixed without uploading them again. 409 once the job has left "
+                         "`awaiting_upload`.",
+             tags=["jobs"], security=AUTH, responses=_errors(400, 401, 403, 404, 409, 413, 415, 422))
+def edit_job(job_id: UUID, request: api.ProJobEditRequest) -> SegmentJobStatus:
+    user = caller()
+    logger.append_keys(job_id=str(job_id))
+    return api.edit_job(user, job_id, request, repo=repo(), settings=api_settings())
+
+
 @router.get("/sync/pro-job/<job_id>/status", summary="A job's status (result URL once completed)",
             tags=["jobs"], security=AUTH, responses=_errors(401, 404, 422))
 def job_status(job_id: UUID) -> SegmentJobStatus:

@@ -9,6 +9,7 @@ PUBLIC_ROUTES = [("GET", "/health"), ("GET", "/swagger"), ("GET", "/openapi.json
 PROTECTED_ROUTES = [
     ("POST", "/sync/pro-sync-process"),
     ("POST", "/sync/pro-job/{job_id}/start"),
+    ("POST", "/sync/pro-job/{job_id}/edit"),
     ("GET", "/sync/pro-job/{job_id}/status"),
     ("GET", "/sync/pro-jobs"),
     ("POST", "/sync/pro-job/{job_id}/cancel"),

@@ -94,6 +94,19 @@ class JobRepository:
         ).fetchone()
         return JobRecord.model_validate(row) if row else None
 
+    def edit_awaiting_upload(self, job_id: UUID, user_id: str, *, segments_data: list[dict[str, Any]],
+                             options: dict[str, Any], model: str,
+                             output_file_name: str | None) -> JobRecord | None:
+        """Replace the segments and options of the user's job while it awaits its uploads (the edit
+        route); None when it is not (or no longer) awaiting them. No status change, so no event."""
+        row = self.conn.execute(
+            "UPDATE video_jobs SET segments_data = %s, options = %s, model = %s, output_file_name = %s,"
+            " updated_at = now() WHERE id = %s AND user_id = %s AND status = %s RETURNING *",
+            (Jsonb(segments_data), Jsonb(options), model, output_file_name, job_id, user_id,
+             JobStatus.AWAITING_UPLOAD.value),
+        ).fetchone()
+        return JobRecord.model_validate(row) if row else None
+
     def list_jobs(
         self, user_id: str, *, status: JobStatus | None = None, limit: int = 20,
         after: tuple[datetime, UUID] | None = None,
