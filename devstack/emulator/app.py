@@ -3,7 +3,8 @@
 
 Routes (Sync.so's paths, then the emulator's own control endpoints, which need no API key):
 
-    POST   /v2/generate              create (Idempotency-Key, org concurrency) -> 201 (200 replay) / 400 / 409 / 429
+    POST   /v2/generate              create (Idempotency-Key, org concurrency limit)
+                                     -> 201 (200 on replay) / 400 / 409 / 429
     GET    /v2/generate/{id}         one generation; ?include=progress adds progress_percent -> 200 / 404
     GET    /v2/generations           list, newest first; ?status=A,B (or repeated) &ids=x,y &limit=1..100
                                      -> 200 [..] / 400 (unknown status, bad limit)

@@ -41,7 +41,9 @@ def estimate_cost(body: dict[str, Any], http: httpx.Client) -> list[dict[str, An
             path = fetch(http, video["url"], Path(workdir) / "video", "cost_estimate_unavailable", "video")
             duration, rate = probe_video(path)
         except RenderFailure as exc:
-            raise ApiProblem(422, f"cost estimate unavailable: {exc.message}", "cost_estimate_unavailable") from None
+            raise ApiProblem(
+                422, f"cost estimate unavailable: {exc.message}", "cost_estimate_unavailable"
+            ) from None
     frames = round(duration * float(rate))
     cost = frames * PRICE_PER_SECOND[body["model"]] / PRICE_FPS
     return [{"estimatedFrameCount": frames, "estimatedGenerationCost": round(cost, 6)}]

@@ -114,7 +114,8 @@ class Fault:
         if self.kind == "webhook" and self.mode in ("delay", "early") and not self.seconds > 0:
             raise ValueError(f"webhook mode {self.mode} needs seconds > 0")
         if self.kind == "unknown_status" and (
-            self.route not in GENERATION_ROUTES or not isinstance(self.reported_status, str)
+            self.route not in GENERATION_ROUTES
+            or not isinstance(self.reported_status, str)
             or not self.reported_status
         ):
             raise ValueError(f"unknown_status: route one of {GENERATION_ROUTES}, reported_status a string")

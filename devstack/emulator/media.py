@@ -41,14 +41,22 @@ def fetch(http: httpx.Client, url: str, dest: Path, code: str, label: str) -> Pa
     return dest
 
 
-def report_fetched(on_fetched: Callable[[dict[str, Any]], None] | None, item: dict[str, Any], path: Path) -> None:
+def report_fetched(
+    on_fetched: Callable[[dict[str, Any]], None] | None, item: dict[str, Any], path: Path
+) -> None:
     if on_fetched is not None:
         digest = hashlib.sha256()
         with open(path, "rb") as source:
             for chunk in iter(lambda: source.read(FETCH_CHUNK), b""):
                 digest.update(chunk)
-        on_fetched({"type": item["type"], "refId": item.get("refId"), "size": path.stat().st_size,
-                    "sha256": digest.hexdigest()})
+        on_fetched(
+            {
+                "type": item["type"],
+                "refId": item.get("refId"),
+                "size": path.stat().st_size,
+                "sha256": digest.hexdigest(),
+            }
+        )
 
 
 def probe_video(path: Path) -> tuple[float, Fraction]:

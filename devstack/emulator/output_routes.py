@@ -1,4 +1,4 @@
-"""The output files at ``outputUrl``/``outputMediaUrl``: S3-like (Range, expiry, XML errors), see outputs.py."""
+"""The output files at ``outputMediaUrl``/``outputUrl``: S3-like (Range, expiry, XML errors); outputs.py."""
 
 from __future__ import annotations
 

@@ -25,14 +25,26 @@ ERROR_CATALOG: dict[str, tuple[int | None, str]] = {
     "generation_segment_ref_not_found": (400, "A segment's audioInput.refId names no input."),
     "generation_segment_audio_crop_incomplete": (400, "audioInput.startTime and endTime go together."),
     "generation_segment_invalid_range": (400, "A segment or crop starts after it ends, or is negative."),
-    "generation_not_deletable_while_processing": (409, "Only a COMPLETED, FAILED or REJECTED generation can be deleted."),
+    "generation_not_deletable_while_processing": (
+        409,
+        "Only a COMPLETED, FAILED or REJECTED generation can be deleted.",
+    ),
     "INVALID_IDEMPOTENCY_KEY": (400, "The Idempotency-Key header must be 1-128 chars of [A-Za-z0-9._~-]."),
     # the conflict's real code is not published (see store.py); generationId names the key's generation
     "IDEMPOTENCY_KEY_CONFLICT": (409, "The Idempotency-Key was already used with different inputs."),
-    "IDEMPOTENCY_OUTCOME_UNKNOWN": (503, "The outcome of an earlier request with this key is unknown; poll generationId."),
+    "IDEMPOTENCY_OUTCOME_UNKNOWN": (
+        503,
+        "The outcome of an earlier request with this key is unknown; poll generationId.",
+    ),
     "rate_limit_exceeded": (429, "Too many requests for this API key; back off and retry."),
-    "concurrency_limit_reached": (429, "Too many generations PENDING or PROCESSING for your organization's plan."),
-    "cost_estimate_unavailable": (422, "The cost could not be estimated (an input could not be fetched or probed)."),
+    "concurrency_limit_reached": (
+        429,
+        "Too many generations PENDING or PROCESSING for your organization's plan.",
+    ),
+    "cost_estimate_unavailable": (
+        422,
+        "The cost could not be estimated (an input could not be fetched or probed).",
+    ),
     "generation_media_metadata_missing": (None, "Media lacks a duration, or the video lacks a frame rate."),
     "generation_audio_length_exceeded": (None, "The audio spoken in a segment is longer than 300 seconds."),
     "generation_timeout": (None, "The generation did not finish in time."),

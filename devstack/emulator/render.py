@@ -22,7 +22,7 @@ import httpx
 
 from .media import RenderFailure, fetch, probe_audio, probe_video, report_fetched
 
-__all__ = ["RenderFailure", "render_generation", "fetch", "probe_audio", "probe_video"]
+__all__ = ["RenderFailure", "fetch", "probe_audio", "probe_video", "render_generation"]
 
 SAMPLE_RATE = 44100
 AAC_FRAME = 1024
@@ -76,7 +76,12 @@ def render_generation(
         ]
     placements = plan_placements(segments, audio_paths, audio_durations, duration)
     write_output(
-        video_path, rate, duration, placements, output, lambda f: progress(FETCH_SHARE + (1 - FETCH_SHARE) * f)
+        video_path,
+        rate,
+        duration,
+        placements,
+        output,
+        lambda f: progress(FETCH_SHARE + (1 - FETCH_SHARE) * f),
     )
     return round(duration, 3)
 

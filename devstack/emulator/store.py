@@ -124,7 +124,7 @@ class GenerationStore:
             if record.status in ACTIVE:
                 raise ApiProblem(
                     409,
-                    f"Generation {generation_id} is {record.status}; only finished generations can be deleted",
+                    f"Generation {generation_id} is {record.status}; only a finished one can be deleted",
                     "generation_not_deletable_while_processing",
                 )
             del self._records[generation_id]

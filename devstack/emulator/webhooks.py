@@ -67,7 +67,9 @@ class WebhookSender:
         if mode == "duplicate":
             self._later.submit(self._send_after, seconds, url, generation, mode)
 
-    def send(self, url: str, generation: dict[str, Any], mode: str | None = None, seconds: float = 0.0) -> bool:
+    def send(
+        self, url: str, generation: dict[str, Any], mode: str | None = None, seconds: float = 0.0
+    ) -> bool:
         body = compact_json(generation)
         now = int(time.time())
         timestamp = now - int(seconds or STALE_SECONDS) if mode == "stale" else now

@@ -168,8 +168,12 @@ def create_body(media, model: str = "lipsync-2", webhook_url: str | None = None)
     return body
 
 
-def wait_status(http: httpx.Client, generation_id: str, statuses=("COMPLETED", "FAILED", "REJECTED"),
-                timeout: float = 20.0) -> dict:
+def wait_status(
+    http: httpx.Client,
+    generation_id: str,
+    statuses=("COMPLETED", "FAILED", "REJECTED"),
+    timeout: float = 20.0,
+) -> dict:
     """Poll GET /v2/generate/{id} over the wire until its status is one of ``statuses``."""
     deadline = time.monotonic() + timeout
     while (generation := http.get(f"/v2/generate/{generation_id}").json())["status"] not in statuses:

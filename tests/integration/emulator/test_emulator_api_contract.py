@@ -166,7 +166,10 @@ def test_same_idempotency_key_with_another_body_is_409_naming_the_generation(emu
     }
     assert len(emulator.store.list()) == 1
     assert emulator.stats_snapshot()["billing"] == {
-        "billedGenerations": 1, "byIdempotencyKey": {"job-1": 1}, "withoutIdempotencyKey": 0}
+        "billedGenerations": 1,
+        "byIdempotencyKey": {"job-1": 1},
+        "withoutIdempotencyKey": 0,
+    }
 
 
 def test_the_conflict_code_can_be_changed_as_it_is_unverified(emulator, body):
@@ -232,7 +235,9 @@ def test_list_is_newest_first_and_limit_is_1_to_100(emulator, body):
     assert [g["id"] for g in list_raw(emulator, "limit=100").json()] == ids[::-1]
     for bad in ("0", "101", "-1", "two", "1.5"):
         refused = list_raw(emulator, f"limit={bad}")
-        assert refused.status_code == 400 and refused.json()["errorCode"] == "generation_input_validation_failed"
+        assert (
+            refused.status_code == 400 and refused.json()["errorCode"] == "generation_input_validation_failed"
+        )
 
 
 @pytest.mark.parametrize("status", ["CANCELED", "TIMED_OUT", "pending", "QUEUED_FOR_GPU", "COMPLETED,DONE"])

@@ -199,12 +199,21 @@ def test_stats_count_status_calls_per_route_and_reset(emulator, client, request_
     assert gets >= 1
     # what the generation fetched, so a test can tell which bytes reached "Sync.so"
     assert sorted(emulator.stats_snapshot()["inputs_fetched"], key=lambda i: i["type"]) == [
-        {"generationId": created.id, "type": "audio", "refId": "intro",
-         "size": (media_dir / "intro.wav").stat().st_size,
-         "sha256": hashlib.sha256((media_dir / "intro.wav").read_bytes()).hexdigest()},
-        {"generationId": created.id, "type": "video", "refId": None,
-         "size": (media_dir / "talk.mp4").stat().st_size,
-         "sha256": hashlib.sha256((media_dir / "talk.mp4").read_bytes()).hexdigest()}]
+        {
+            "generationId": created.id,
+            "type": "audio",
+            "refId": "intro",
+            "size": (media_dir / "intro.wav").stat().st_size,
+            "sha256": hashlib.sha256((media_dir / "intro.wav").read_bytes()).hexdigest(),
+        },
+        {
+            "generationId": created.id,
+            "type": "video",
+            "refId": None,
+            "size": (media_dir / "talk.mp4").stat().st_size,
+            "sha256": hashlib.sha256((media_dir / "talk.mp4").read_bytes()).hexdigest(),
+        },
+    ]
     client.get_generation(created.id)
     stats = httpx.get(f"{emulator.url}/_emulator/stats").json()
     assert stats["requests"]["create"] == 1 and stats["requests"]["get"] == gets + 1

@@ -60,15 +60,22 @@ def test_over_the_limit_create_is_429_with_retry_after_and_a_replay_still_works(
 def test_clients_that_honour_retry_after_never_exceed_the_limit(tmp_path, media):
     """What a fair-queue test asserts: never more than N in flight at the emulator."""
     with EmulatorServer(
-        api_key=API_KEY, generation_seconds=0.6, output_dir=tmp_path, concurrency_limit=3,
-        concurrency_retry_after=0, concurrency=4,
+        api_key=API_KEY,
+        generation_seconds=0.6,
+        output_dir=tmp_path,
+        concurrency_limit=3,
+        concurrency_retry_after=0,
+        concurrency=4,
     ) as emu:
         outcomes: list[int] = []
 
         def submit(key: str) -> None:
             with http_for(emu) as http:
-                while (answer := http.post("/v2/generate", json=create_body(media),
-                                           headers={"Idempotency-Key": key})).status_code == 429:
+                while (
+                    answer := http.post(
+                        "/v2/generate", json=create_body(media), headers={"Idempotency-Key": key}
+                    )
+                ).status_code == 429:
                     time.sleep(0.05 + float(answer.headers["retry-after"]))
                 outcomes.append(answer.status_code)
 
@@ -91,8 +98,10 @@ def test_the_limit_is_a_setting_changed_at_run_time(emulator, raw, media):
         "generationSeconds": 0.0,
         "idempotencyConflictCode": "IDEMPOTENCY_KEY_CONFLICT",
     }
-    changed = raw.put("/_emulator/settings", json={"concurrencyLimit": 1, "concurrencyRetryAfter": 2,
-                                                    "generationSeconds": 3})
+    changed = raw.put(
+        "/_emulator/settings",
+        json={"concurrencyLimit": 1, "concurrencyRetryAfter": 2, "generationSeconds": 3},
+    )
     assert changed.status_code == 200 and changed.json()["concurrencyLimit"] == 1
     assert raw.post("/v2/generate", json=create_body(media)).status_code == 201
     refused = raw.post("/v2/generate", json=create_body(media))
@@ -102,8 +111,15 @@ def test_the_limit_is_a_setting_changed_at_run_time(emulator, raw, media):
 
 
 @pytest.mark.parametrize(
-    "bad", [{"concurrencyLimit": -1}, {"concurrencyLimit": "3"}, {"generationSeconds": -1}, {"colour": 1},
-            {"idempotencyConflictCode": ""}, []],
+    "bad",
+    [
+        {"concurrencyLimit": -1},
+        {"concurrencyLimit": "3"},
+        {"generationSeconds": -1},
+        {"colour": 1},
+        {"idempotencyConflictCode": ""},
+        [],
+    ],
 )
 def test_bad_settings_are_refused_and_change_nothing(emulator, raw, bad):
     before = raw.get("/_emulator/settings").json()
@@ -143,12 +159,13 @@ def test_a_lost_create_answer_leaves_one_generation_that_the_retry_replays(emula
 
 def test_a_lost_answer_after_a_wait_makes_the_client_time_out(emulator, media):
     emulator.add_faults([{"kind": "lost_create_answer", "seconds": 0.5, "count": 1}])
-    with httpx.Client(base_url=emulator.url, headers={"x-api-key": API_KEY}, timeout=0.2) as impatient:
-        with pytest.raises(httpx.ReadTimeout):
-            impatient.post("/v2/generate", json=create_body(media), headers={"Idempotency-Key": "t"})
+    impatient = httpx.Client(base_url=emulator.url, headers={"x-api-key": API_KEY}, timeout=0.2)
+    with impatient, pytest.raises(httpx.ReadTimeout):
+        impatient.post("/v2/generate", json=create_body(media), headers={"Idempotency-Key": "t"})
     time.sleep(0.4)
     with http_for(emulator) as http:
-        assert http.post("/v2/generate", json=create_body(media), headers={"Idempotency-Key": "t"}).status_code == 200
+        replay = http.post("/v2/generate", json=create_body(media), headers={"Idempotency-Key": "t"})
+    assert replay.status_code == 200
     assert emulator.stats_snapshot()["billing"]["billedGenerations"] == 1
 
 
@@ -158,14 +175,19 @@ def test_without_a_key_a_retry_after_a_lost_answer_is_billed_twice(emulator, raw
     assert raw.post("/v2/generate", json=create_body(media)).status_code == 504
     assert raw.post("/v2/generate", json=create_body(media)).status_code == 201
     assert emulator.stats_snapshot()["billing"] == {
-        "billedGenerations": 2, "byIdempotencyKey": {}, "withoutIdempotencyKey": 2}
+        "billedGenerations": 2,
+        "byIdempotencyKey": {},
+        "withoutIdempotencyKey": 2,
+    }
 
 
 @pytest.mark.parametrize(
     ("fault", "retry_after"),
-    [({"kind": "rate_limit", "route": "create"}, None),
-     ({"kind": "rate_limit", "route": "create", "retry_after": 3}, "3"),
-     ({"kind": "concurrency_limit", "route": "create"}, "5")],
+    [
+        ({"kind": "rate_limit", "route": "create"}, None),
+        ({"kind": "rate_limit", "route": "create", "retry_after": 3}, "3"),
+        ({"kind": "concurrency_limit", "route": "create"}, "5"),
+    ],
 )
 def test_request_rate_and_forced_concurrency_429s(emulator, raw, media, fault, retry_after):
     raw.post("/_emulator/faults", json=fault)

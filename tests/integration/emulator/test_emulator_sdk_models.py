@@ -76,15 +76,20 @@ def test_create_replay_get_and_list_answers_are_sdk_generations(emulator, raw, m
     check_generation(plain)
     with_progress = raw.get(f"/v2/generate/{created.json()['id']}", params={"include": "progress"}).json()
     generation = check_generation(with_progress)
-    assert isinstance(with_progress["progress_percent"], int) and 0 <= with_progress["progress_percent"] <= 100
+    assert (
+        isinstance(with_progress["progress_percent"], int) and 0 <= with_progress["progress_percent"] <= 100
+    )
     assert generation.model_extra["progress_percent"] == with_progress["progress_percent"]
 
     done = wait_status(raw, created.json()["id"])
     completed = check_generation(done, status="COMPLETED")
     assert completed.output_url and completed.output_duration == pytest.approx(4.0, abs=0.05)
-    assert check_generation(raw.get(f"/v2/generate/{done['id']}?include=progress").json()).model_extra[
-        "progress_percent"
-    ] == 100
+    assert (
+        check_generation(raw.get(f"/v2/generate/{done['id']}?include=progress").json()).model_extra[
+            "progress_percent"
+        ]
+        == 100
+    )
 
     listed = raw.get("/v2/generations", params={"status": "COMPLETED", "limit": 10}).json()
     assert [check_generation(item).id for item in listed] == [done["id"]]
@@ -95,8 +100,11 @@ def test_create_replay_get_and_list_answers_are_sdk_generations(emulator, raw, m
     [
         (None, "FAILED", "generation_video_missing"),  # a real failure: the video cannot be fetched
         ({"kind": "generation_failure", "error_code": "generation_timeout"}, "FAILED", "generation_timeout"),
-        ({"kind": "generation_failure", "outcome": "REJECTED", "error_code": "generation_rejected"},
-         "REJECTED", "generation_rejected"),
+        (
+            {"kind": "generation_failure", "outcome": "REJECTED", "error_code": "generation_rejected"},
+            "REJECTED",
+            "generation_rejected",
+        ),
     ],
 )
 def test_each_failed_final_status_is_an_sdk_generation(emulator, raw, media, fault, status, code):
@@ -105,7 +113,9 @@ def test_each_failed_final_status_is_an_sdk_generation(emulator, raw, media, fau
         raw.post("/_emulator/faults", json=fault)
     else:
         body["input"][0]["url"] = media.url("missing.mp4")
-    generation = check_generation(wait_status(raw, raw.post("/v2/generate", json=body).json()["id"]), status=status)
+    generation = check_generation(
+        wait_status(raw, raw.post("/v2/generate", json=body).json()["id"]), status=status
+    )
     assert generation.error_code == code and generation.error and generation.output_url is None
 
 
@@ -146,7 +156,9 @@ def test_conflict_and_concurrency_answers_are_sdk_generation_errors(emulator, ra
     assert sdk_validate(GenerationError, conflict.json()).model_extra["generationId"]
     limited = raw.post("/v2/generate", json=create_body(media))
     assert limited.status_code == 429
-    assert sdk_validate(GenerationError, limited.json()).model_extra["errorCode"] == "concurrency_limit_reached"
+    assert (
+        sdk_validate(GenerationError, limited.json()).model_extra["errorCode"] == "concurrency_limit_reached"
+    )
 
 
 def test_an_unknown_status_is_still_an_sdk_generation(raw, media, sdk):
@@ -171,5 +183,8 @@ def test_webhook_payload_as_received_is_an_sdk_generation_notification(
     notification = check_generation(payload, GenerationNotification, status=status)
     assert notification.id == created["id"] and notification.webhook_url == webhook_receiver.url
     check_generation(payload)  # and the same object as GET
-    assert payload == {**raw.get(f"/v2/generate/{created['id']}").json(), "outputUrl": payload["outputUrl"],
-                       "outputMediaUrl": payload["outputMediaUrl"]}
+    assert payload == {
+        **raw.get(f"/v2/generate/{created['id']}").json(),
+        "outputUrl": payload["outputUrl"],
+        "outputMediaUrl": payload["outputMediaUrl"],
+    }

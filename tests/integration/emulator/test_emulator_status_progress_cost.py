@@ -17,8 +17,10 @@ RETRYABLE = ("generation_timeout", "generation_pipeline_failed", "generation_dat
 def test_unknown_status_is_answered_for_count_answers_then_the_real_one(emulator, raw, media, route):
     created = raw.post("/v2/generate", json=create_body(media)).json()
     wait_status(raw, created["id"])
-    raw.post("/_emulator/faults", json={"kind": "unknown_status", "route": route, "count": 2,
-                                         "reported_status": "QUEUED_FOR_GPU"})
+    raw.post(
+        "/_emulator/faults",
+        json={"kind": "unknown_status", "route": route, "count": 2, "reported_status": "QUEUED_FOR_GPU"},
+    )
 
     def answer() -> dict:
         if route == "get":
@@ -28,7 +30,11 @@ def test_unknown_status_is_answered_for_count_answers_then_the_real_one(emulator
         return raw.post("/v2/generate", json=create_body(media), headers={"Idempotency-Key": "same"}).json()
 
     seen = [answer()["status"] for _ in range(3)]
-    assert seen[:2] == ["QUEUED_FOR_GPU", "QUEUED_FOR_GPU"] and seen[2] in ("PENDING", "PROCESSING", "COMPLETED")
+    assert seen[:2] == ["QUEUED_FOR_GPU", "QUEUED_FOR_GPU"] and seen[2] in (
+        "PENDING",
+        "PROCESSING",
+        "COMPLETED",
+    )
     assert emulator.store.get(created["id"]).status == "COMPLETED"  # only the answers lied
     assert emulator.stats_snapshot()["faults_fired"] == {"unknown_status": 2}
 
@@ -54,28 +60,35 @@ def test_the_next_n_generations_fail_with_the_given_code(emulator, raw, media, c
 
 
 def test_generation_failure_given_as_a_cli_string(tmp_path, media):
-    with EmulatorServer(api_key=API_KEY, output_dir=tmp_path,
-                        faults=["kind=generation_failure,count=1,error_code=generation_database_error"]) as emu:
-        with httpx.Client(base_url=emu.url, headers={"x-api-key": API_KEY}) as http:
-            failed = wait_status(http, http.post("/v2/generate", json=create_body(media)).json()["id"])
+    with (
+        EmulatorServer(
+            api_key=API_KEY,
+            output_dir=tmp_path,
+            faults=["kind=generation_failure,count=1,error_code=generation_database_error"],
+        ) as emu,
+        httpx.Client(base_url=emu.url, headers={"x-api-key": API_KEY}) as http,
+    ):
+        failed = wait_status(http, http.post("/v2/generate", json=create_body(media)).json()["id"])
     assert (failed["status"], failed["errorCode"]) == ("FAILED", "generation_database_error")
 
 
 def test_progress_percent_follows_the_work_and_never_goes_back(tmp_path, media):
-    with EmulatorServer(api_key=API_KEY, generation_seconds=1.5, output_dir=tmp_path) as emu:
-        with httpx.Client(base_url=emu.url, headers={"x-api-key": API_KEY}) as http:
-            created = http.post("/v2/generate", json=create_body(media)).json()
-            assert "progress_percent" not in created
-            seen: list[tuple[str, int]] = []
-            while True:
-                answer = http.get(f"/v2/generate/{created['id']}", params={"include": "progress"}).json()
-                seen.append((answer["status"], answer["progress_percent"]))
-                if answer["status"] == "COMPLETED":
-                    break
-                time.sleep(0.05)
-            assert "progress_percent" not in http.get(f"/v2/generate/{created['id']}").json()
-            # include may be a comma list, as other include values could come with it
-            listed = http.get(f"/v2/generate/{created['id']}?include=segments,progress").json()
+    with (
+        EmulatorServer(api_key=API_KEY, generation_seconds=1.5, output_dir=tmp_path) as emu,
+        httpx.Client(base_url=emu.url, headers={"x-api-key": API_KEY}) as http,
+    ):
+        created = http.post("/v2/generate", json=create_body(media)).json()
+        assert "progress_percent" not in created
+        seen: list[tuple[str, int]] = []
+        while True:
+            answer = http.get(f"/v2/generate/{created['id']}", params={"include": "progress"}).json()
+            seen.append((answer["status"], answer["progress_percent"]))
+            if answer["status"] == "COMPLETED":
+                break
+            time.sleep(0.05)
+        assert "progress_percent" not in http.get(f"/v2/generate/{created['id']}").json()
+        # include may be a comma list, as other include values could come with it
+        listed = http.get(f"/v2/generate/{created['id']}?include=segments,progress").json()
     values = [value for _, value in seen]
     assert values == sorted(values) and all(0 <= v <= 100 for v in values)
     assert all(value == 0 for status, value in seen if status == "PENDING")
@@ -94,8 +107,13 @@ def test_a_failed_generation_keeps_its_last_progress(emulator, raw, media):
 
 @pytest.mark.parametrize(
     ("model", "cost"),
-    [("lipsync-2", 0.2), ("lipsync-2-pro", 0.332), ("sync-3", 0.532), ("react-1", 0.332),
-     ("lipsync-1.9.0-beta", 0.2)],
+    [
+        ("lipsync-2", 0.2),
+        ("lipsync-2-pro", 0.332),
+        ("sync-3", 0.532),
+        ("react-1", 0.332),
+        ("lipsync-1.9.0-beta", 0.2),
+    ],
 )
 def test_cost_is_output_frames_times_the_models_price_per_frame(raw, media, model, cost):
     """talk.mp4 is 4 s at 25 fps: 100 frames; lipsync-2 $0.05/s at 25 fps = $0.002 per frame."""
@@ -120,10 +138,14 @@ def test_cost_validates_like_create_and_creates_nothing(emulator, raw, media):
     assert bad.status_code == 400 and bad.json()["errorCode"] == "generation_unsupported_model"
     missing = create_body(media)
     missing["segments"][0]["audioInput"]["refId"] = "nobody"
-    assert raw.post("/v2/analyze/cost", json=missing).json()["errorCode"] == "generation_segment_ref_not_found"
+    assert (
+        raw.post("/v2/analyze/cost", json=missing).json()["errorCode"] == "generation_segment_ref_not_found"
+    )
     unreachable = create_body(media)
     unreachable["input"][0]["url"] = media.url("missing.mp4")
     refused = raw.post("/v2/analyze/cost", json=unreachable)
     assert refused.status_code == 422 and refused.json()["errorCode"] == "cost_estimate_unavailable"
-    assert raw.post("/v2/analyze/cost", json=create_body(media), headers={"x-api-key": "no"}).status_code == 401
+    assert (
+        raw.post("/v2/analyze/cost", json=create_body(media), headers={"x-api-key": "no"}).status_code == 401
+    )
     assert emulator.store.list() == [] and emulator.stats_snapshot()["billing"]["billedGenerations"] == 0

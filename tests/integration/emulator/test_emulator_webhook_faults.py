@@ -12,7 +12,13 @@ import time
 import pytest
 
 from devstack.emulator import EmulatorServer
-from tests.integration.emulator.conftest import API_KEY, WEBHOOK_SECRET, create_body, signature_is_valid, wait_status
+from tests.integration.emulator.conftest import (
+    API_KEY,
+    WEBHOOK_SECRET,
+    create_body,
+    signature_is_valid,
+    wait_status,
+)
 
 
 def start(raw, media, receiver, fault: dict | None = None) -> str:
@@ -30,7 +36,9 @@ def wait_webhook_stats(emulator, predicate, timeout: float = 5.0) -> dict:
 
 
 @pytest.mark.parametrize("outcome", ["COMPLETED", "FAILED", "REJECTED"])
-def test_every_final_status_is_posted_signed_as_the_guide_shows(emulator, raw, media, webhook_receiver, outcome):
+def test_every_final_status_is_posted_signed_as_the_guide_shows(
+    emulator, raw, media, webhook_receiver, outcome
+):
     if outcome != "COMPLETED":
         raw.post("/_emulator/faults", json={"kind": "generation_failure", "outcome": outcome})
     generation_id = start(raw, media, webhook_receiver)
@@ -51,8 +59,9 @@ def test_drop_sends_nothing_and_is_counted(emulator, raw, media, webhook_receive
     wait_status(raw, generation_id)
     stats = wait_webhook_stats(emulator, lambda s: s["dropped"] == 1)
     assert webhook_receiver.wait_for(1, timeout=0.5) == []
-    assert stats["recent"] == [{"generationId": generation_id, "status": "COMPLETED",
-                                "url": webhook_receiver.url, "dropped": True}]
+    assert stats["recent"] == [
+        {"generationId": generation_id, "status": "COMPLETED", "url": webhook_receiver.url, "dropped": True}
+    ]
     second = start(raw, media, webhook_receiver)  # count=1: the next one arrives
     assert json.loads(webhook_receiver.wait_for(1)[0][1])["id"] == second
 
@@ -101,7 +110,8 @@ def test_bad_signature_is_signed_with_another_secret(emulator, raw, media, webho
 
 
 @pytest.mark.parametrize(
-    "bad", [{"mode": "sometimes"}, {}, {"mode": "delay"}, {"mode": "early", "seconds": 0}],
+    "bad",
+    [{"mode": "sometimes"}, {}, {"mode": "delay"}, {"mode": "early", "seconds": 0}],
 )
 def test_invalid_webhook_faults_are_refused(raw, bad):
     refused = raw.post("/_emulator/faults", json={"kind": "webhook", **bad})
@@ -111,8 +121,14 @@ def test_invalid_webhook_faults_are_refused(raw, bad):
 def test_webhook_fault_from_the_command_line_syntax(tmp_path, media, webhook_receiver):
     import httpx
 
-    with EmulatorServer(api_key=API_KEY, webhook_secret=WEBHOOK_SECRET, output_dir=tmp_path,
-                        faults=["kind=webhook,mode=duplicate,seconds=0"]) as emu:
-        with httpx.Client(base_url=emu.url, headers={"x-api-key": API_KEY}) as http:
-            start(http, media, webhook_receiver)
-            assert len(webhook_receiver.wait_for(2)) == 2
+    with (
+        EmulatorServer(
+            api_key=API_KEY,
+            webhook_secret=WEBHOOK_SECRET,
+            output_dir=tmp_path,
+            faults=["kind=webhook,mode=duplicate,seconds=0"],
+        ) as emu,
+        httpx.Client(base_url=emu.url, headers={"x-api-key": API_KEY}) as http,
+    ):
+        start(http, media, webhook_receiver)
+        assert len(webhook_receiver.wait_for(2)) == 2
