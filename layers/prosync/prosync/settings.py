@@ -165,6 +165,10 @@ class PollSettings(SyncSettings, WorkflowTimingSettings):
 
 class DownloadSettings(SyncSettings, StorageSettings):
     multipart_chunk_bytes: int = Field(default=8 * MIB, ge=5 * MIB)  # one part; memory stays ~ this
+    # parts fetched (ranged GETs) and sent at once; memory ~ this x the part size. At most 10: the S3
+    # client's connection pool (botocore's default max_pool_connections).
+    download_parts_in_flight: int = Field(default=8, ge=1, le=10)
+    download_ranged: bool = True  # parallel ranged GETs when the output's server takes Range
     download_read_bytes: int = Field(default=256 * 1024, ge=1024)
     download_timeout_seconds: float = 60.0  # per network read, not for the whole download
     # Hosts (and their subdomains) output URLs may point to; empty: any public https host.

@@ -43,20 +43,25 @@ def _sha256(body) -> str:
     return digest.hexdigest()
 
 
-def test_a_download_broken_half_way_aborts_its_upload_then_a_retry_succeeds(step, local, emulator):
+def test_a_download_broken_half_way_keeps_its_upload_and_the_retry_sends_only_the_missing_parts(
+        step, local, emulator):
     size = 12 * MIB  # three parts of 5, 5 and 2 MiB
     generation = emulator.create_synthetic(size, output_file_name="big", output_duration=42.0)
-    emulator.add_faults([{"kind": "broken_output", "after_bytes": 7 * MIB}])
+    emulator.add_faults([{"kind": "broken_output", "after_bytes": 2 * MIB}])  # the first answer breaks
     s3 = local.client("s3")
 
     with pytest.raises(DownloadFailed):
         step(generation)
-    # part 1 was uploaded before the break, then the upload was aborted
-    assert s3.list_multipart_uploads(Bucket=BUCKET).get("Uploads", []) == []
-    assert s3.list_objects_v2(Bucket=BUCKET, Prefix="results/").get("KeyCount") == 0
+    # a retryable failure keeps the upload (and whatever parts made it) for the retry; no object yet
+    uploads = s3.list_multipart_uploads(Bucket=BUCKET).get("Uploads", [])
+    assert len(uploads) == 1 and s3.list_objects_v2(Bucket=BUCKET, Prefix="results/").get("KeyCount") == 0
+    kept = len(s3.list_parts(Bucket=BUCKET, Key=uploads[0]["Key"], UploadId=uploads[0]["UploadId"])
+               .get("Parts", []))
+    assert kept < 3
 
     answer = step(generation)
-    assert answer == {"resultKey": "results/job-1/big.mp4", "size": size, "duration": 42.0}
+    assert answer == {"resultKey": "results/job-1/big.mp4", "size": size, "duration": 42.0,
+                      "parts": 3, "partsSent": 3 - kept}
     stored = s3.get_object(Bucket=BUCKET, Key=answer["resultKey"])
     assert stored["ContentLength"] == size and stored["ContentType"] == "video/mp4"
     assert _sha256(stored["Body"]) == hashlib.sha256(synthetic_bytes(generation.id, 0, size)).hexdigest()

@@ -1,26 +1,39 @@
-"""Streaming multipart upload to S3 with bounded part buffers.
+"""Multipart upload to S3: parts sent concurrently in a bounded window, CRC32-checked, resumable.
 
-One part is sent in a background thread while the next is read, so reading the source and writing
-to S3 overlap; memory stays at about two parts (`part_size`, >= 5 MiB as S3 requires for all but the
-last part) plus one incoming chunk, whatever the object's size. Any failure (the source breaking half-way, an S3
-error, an exception from the caller) aborts the multipart upload, so no orphan parts are left
-behind; the bucket's lifecycle rule for incomplete uploads is only the backstop for a killed process.
-Parts carry CRC32 checksums (declared at create, echoed at complete, as S3 wants it).
+- At most `in_flight` parts are held in memory or being sent at once (`PartWindow`): a caller that
+  wants to add a part waits for a free slot first, so memory is `in_flight` parts (plus the one a
+  streaming writer is filling) whatever the object's size. Parts are sent by `in_flight` threads.
+- Every part carries its CRC32 (computed here, sent as `ChecksumCRC32`: S3 refuses a part whose bytes
+  do not match); the upload is created with `ChecksumAlgorithm=CRC32` and completed with each part's
+  checksum.
+- Resumable: `find_upload` finds the in-progress upload of a key (ListMultipartUploads, then ListParts),
+  so a retried (or crashed and restarted) copy continues it and sends only the parts it lacks.
+  `abort_uploads` drops every in-progress upload of a key but one: after a completion nothing of the
+  key is left half-done.
+- `MultipartUpload` aborts on an error unless the caller says the error will be retried
+  (`keep_on`): then the upload and its parts stay for the retry to resume. The bucket's lifecycle
+  rule for incomplete uploads is the backstop for a process that is killed or never retried.
 """
 
 from __future__ import annotations
 
+import base64
 import logging
-from collections.abc import Iterable
-from concurrent.futures import Future, ThreadPoolExecutor
+import threading
+import zlib
+from collections.abc import Callable, Iterable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
+
+from botocore.exceptions import BotoCoreError, ClientError
 
 MIB = 1024 * 1024
 MIN_PART_BYTES = 5 * MIB
 MAX_PARTS = 10_000
 
 log = logging.getLogger(__name__)
+Source = bytes | Callable[[], bytes]
 
 
 class EmptyUpload(ValueError):
@@ -34,55 +47,232 @@ class UploadResult:
     size: int
     parts: int
     etag: str
+    sent_parts: int = 0  # parts sent by this run (the others were uploaded by an earlier attempt)
+    upload_id: str = ""
+
+
+def crc32_b64(data: bytes) -> str:
+    """S3's `ChecksumCRC32`: the big-endian CRC32 in base64."""
+    return base64.b64encode(zlib.crc32(data).to_bytes(4, "big")).decode()
+
+
+def part_size_for(size: int | None, preferred: int) -> int:
+    """`preferred`, or larger (whole MiB) when `size` would need more than S3's 10,000 parts."""
+    if size is None or size <= preferred * MAX_PARTS:
+        return preferred
+    return -(-size // MAX_PARTS // MIB) * MIB + MIB
+
+
+def find_upload(s3, bucket: str, key: str) -> tuple[str | None, dict[int, dict[str, Any]]]:
+    """The in-progress upload of `key` holding the most bytes, and its parts by number (None, {}
+    when there is none). A listing S3 refuses (no permission) is logged and means none."""
+    best: tuple[str | None, dict[int, dict[str, Any]]] = (None, {})
+    try:
+        for upload_id in _upload_ids(s3, bucket, key):
+            try:
+                parts = {p["PartNumber"]: p for page in s3.get_paginator("list_parts").paginate(
+                    Bucket=bucket, Key=key, UploadId=upload_id) for p in page.get("Parts", [])}
+            except ClientError as exc:
+                if _code(exc) != "NoSuchUpload":  # aborted or completed meanwhile
+                    raise
+                continue
+            if best[0] is None or _bytes(parts) > _bytes(best[1]):
+                best = (upload_id, parts)
+    except (ClientError, BotoCoreError) as exc:
+        log.warning("cannot list the multipart uploads of s3://%s/%s, starting afresh: %s", bucket, key, exc)
+        return None, {}
+    return best
+
+
+def abort_uploads(s3, bucket: str, key: str, keep: str | None = None) -> int:
+    """Abort every in-progress upload of `key` except `keep`; how many were aborted (failures logged)."""
+    aborted = 0
+    try:
+        for upload_id in _upload_ids(s3, bucket, key):
+            if upload_id != keep:
+                _abort(s3, bucket, key, upload_id)
+                aborted += 1
+    except (ClientError, BotoCoreError) as exc:
+        log.warning("cannot list the multipart uploads of s3://%s/%s: %s", bucket, key, exc)
+    return aborted
+
+
+def _upload_ids(s3, bucket: str, key: str) -> list[str]:
+    pages = s3.get_paginator("list_multipart_uploads").paginate(Bucket=bucket, Prefix=key)
+    return [u["UploadId"] for page in pages for u in page.get("Uploads", []) if u["Key"] == key]
+
+
+def _abort(s3, bucket: str, key: str, upload_id: str) -> None:
+    try:
+        s3.abort_multipart_upload(Bucket=bucket, Key=key, UploadId=upload_id)
+    except (ClientError, BotoCoreError):  # the caller's own error matters more; lifecycle cleans up
+        log.exception("could not abort multipart upload %s of s3://%s/%s", upload_id, bucket, key)
+
+
+def _bytes(parts: dict[int, dict[str, Any]]) -> int:
+    return sum(int(p.get("Size", 0)) for p in parts.values())
+
+
+def _code(exc: ClientError) -> str:
+    return str(exc.response.get("Error", {}).get("Code", ""))
+
+
+class PartWindow:
+    """Parts sent by `in_flight` threads; a slot is taken (`reserve`) before a part's bytes exist
+    and given back when S3 has it, so at most `in_flight` parts are ever held by the window."""
+
+    def __init__(self, s3, bucket: str, key: str, upload_id: str, in_flight: int):
+        self.s3, self.bucket, self.key, self.upload_id = s3, bucket, key, upload_id
+        self.parts: dict[int, dict[str, Any]] = {}
+        self.sent = 0
+        self.failure: BaseException | None = None
+        self._slots = threading.Semaphore(in_flight)
+        self._in_flight = in_flight
+        self._lock = threading.Lock()
+        self._pool = ThreadPoolExecutor(max_workers=in_flight, thread_name_prefix="part")
+
+    def reserve(self) -> None:
+        """Wait for a free slot; re-raise a failed part's error instead of taking more."""
+        self._slots.acquire()
+        if self.failure is not None:
+            self._slots.release()
+            raise self.failure
+
+    def release(self) -> None:
+        self._slots.release()
+
+    def send(self, number: int, source: Source) -> None:
+        """Send part `number` in a worker (after `reserve`): `source` is its bytes, or a function
+        that fetches them there (so fetching and sending both run `in_flight` wide)."""
+        if not 1 <= number <= MAX_PARTS:
+            self._slots.release()
+            raise ValueError(f"part {number} is outside 1..{MAX_PARTS}: raise the part size")
+        self._pool.submit(self._run, number, source)
+
+    def drain(self) -> None:
+        """Wait until every part sent so far is in S3 (or failed); raise the first failure."""
+        for _ in range(self._in_flight):
+            self._slots.acquire()
+        for _ in range(self._in_flight):
+            self._slots.release()
+        if self.failure is not None:
+            raise self.failure
+
+    def close(self) -> None:
+        """Stop: parts not started yet are skipped, the running ones are waited for."""
+        if self.failure is None:
+            self.failure = _Stopped()
+        self._pool.shutdown(wait=True, cancel_futures=True)
+
+    def _run(self, number: int, source: Source) -> None:
+        try:
+            if self.failure is not None:
+                return
+            body = source() if callable(source) else source
+            answer = self.s3.upload_part(Bucket=self.bucket, Key=self.key, UploadId=self.upload_id,
+                                         PartNumber=number, Body=body, ChecksumCRC32=crc32_b64(body))
+            with self._lock:
+                self.parts[number] = {"PartNumber": number, "ETag": answer["ETag"], "Size": len(body),
+                                      "ChecksumCRC32": answer.get("ChecksumCRC32") or crc32_b64(body)}
+                self.sent += 1
+        except BaseException as exc:  # noqa: BLE001 - kept and re-raised in the caller's thread
+            with self._lock:
+                if self.failure is None:
+                    self.failure = exc
+        finally:
+            self._slots.release()
+
+
+class _Stopped(Exception):
+    pass
 
 
 class MultipartUpload:
-    """`with MultipartUpload(s3, bucket, key) as up: up.write(b"..."); result = up.complete()`."""
+    """`with MultipartUpload(s3, bucket, key) as up: up.write(b"..."); result = up.complete()`.
 
-    def __init__(self, s3, bucket: str, key: str, part_size: int = 8 * MIB, content_type: str | None = None):
+    `upload_id`/`existing` (from `find_upload`) resume an upload: `has(n, size)` tells whether part n
+    is already there with that size, and `put(n, fetch)` sends a part fetched in a worker.
+    `keep_on(exc)`: True when the failure will be retried, so the upload is kept for the retry."""
+
+    def __init__(self, s3, bucket: str, key: str, part_size: int = 8 * MIB, content_type: str | None = None,
+                 in_flight: int = 2, upload_id: str | None = None,
+                 existing: dict[int, dict[str, Any]] | None = None,
+                 keep_on: Callable[[BaseException], bool] = lambda exc: False):
         if part_size < MIN_PART_BYTES:
             raise ValueError(f"part_size must be at least {MIN_PART_BYTES} bytes")
         self.s3, self.bucket, self.key, self.part_size = s3, bucket, key, part_size
-        self.content_type = content_type
-        self.upload_id: str | None = None
+        self.content_type, self.in_flight, self.upload_id = content_type, in_flight, upload_id
+        self.existing = dict(existing or {}) if upload_id else {}
+        self.keep_on = keep_on
         self.size = 0
         self._buffer = bytearray()
-        self._parts: list[dict[str, Any]] = []
         self._next_part = 1
-        self._sender = ThreadPoolExecutor(max_workers=1, thread_name_prefix="multipart")
-        self._in_flight: Future | None = None  # at most one part being sent
+        self._window: PartWindow | None = None
         self._done = False
 
     def __enter__(self) -> MultipartUpload:
-        extra = {"ContentType": self.content_type} if self.content_type else {}
-        self.upload_id = self.s3.create_multipart_upload(
-            Bucket=self.bucket, Key=self.key, ChecksumAlgorithm="CRC32", **extra)["UploadId"]
+        if self.upload_id is None:
+            extra = {"ContentType": self.content_type} if self.content_type else {}
+            self.upload_id = self.s3.create_multipart_upload(
+                Bucket=self.bucket, Key=self.key, ChecksumAlgorithm="CRC32", **extra)["UploadId"]
+        self._window = PartWindow(self.s3, self.bucket, self.key, self.upload_id, self.in_flight)
         return self
 
     def __exit__(self, exc_type, exc, tb) -> bool:
+        assert self._window is not None
+        self._window.close()
         if not self._done:
-            self.abort()
-        self._sender.shutdown(wait=True)
+            if exc is not None and self.keep_on(exc):
+                log.info("multipart upload %s of s3://%s/%s kept for a retry (%d parts)", self.upload_id,
+                         self.bucket, self.key, len(self.existing) + len(self._window.parts))
+            else:
+                self.abort()
         return False
 
+    @property
+    def sent(self) -> int:
+        return self._window.sent if self._window else 0
+
+    def has(self, number: int, size: int) -> bool:
+        return int(self.existing.get(number, {}).get("Size", -1)) == size
+
+    def put(self, number: int, source: Source) -> None:
+        """Send part `number` once a slot is free (`source`: bytes, or a fetch run in the worker)."""
+        assert self._window is not None
+        self._window.reserve()
+        self._window.send(number, source)
+
     def write(self, data: bytes) -> None:
+        """Append to the object (streaming): full parts go out in order, parts numbered from 1."""
         self._buffer += data
         self.size += len(data)
         while len(self._buffer) >= self.part_size:
-            self._upload_part(bytes(self._buffer[: self.part_size]))
+            self._stream_part(bytes(self._buffer[: self.part_size]))
             del self._buffer[: self.part_size]
 
-    def complete(self) -> UploadResult:
-        if self.size == 0:
-            raise EmptyUpload(f"nothing to upload to s3://{self.bucket}/{self.key}")
+    def complete(self, size: int | None = None, count: int | None = None) -> UploadResult:
+        """Complete with parts 1..`count` (this run's and the kept ones), by default up to the last one
+        written; `size`: the object's size (by default what was written)."""
+        assert self._window is not None
         if self._buffer:
-            self._upload_part(bytes(self._buffer))
+            self._stream_part(bytes(self._buffer))
             self._buffer.clear()
-        self._wait_in_flight()
-        answer = self.s3.complete_multipart_upload(
-            Bucket=self.bucket, Key=self.key, UploadId=self.upload_id, MultipartUpload={"Parts": self._parts})
+        self._window.drain()
+        parts = {**self.existing, **self._window.parts}
+        last = count if count is not None else self._next_part - 1
+        listed = [parts[n] for n in range(1, last + 1) if n in parts]
+        total = size if size is not None else self.size or _bytes({p["PartNumber"]: p for p in listed})
+        if total == 0 or not listed:
+            raise EmptyUpload(f"nothing to upload to s3://{self.bucket}/{self.key}")
+        if len(listed) != last:
+            raise RuntimeError(f"parts missing from upload {self.upload_id}: {last - len(listed)} of {last}")
+        wanted = [{k: p[k] for k in ("PartNumber", "ETag", "ChecksumCRC32") if p.get(k)} for p in listed]
+        answer = self.s3.complete_multipart_upload(Bucket=self.bucket, Key=self.key, UploadId=self.upload_id,
+                                                   MultipartUpload={"Parts": wanted})
         self._done = True
-        return UploadResult(self.bucket, self.key, self.size, len(self._parts), answer.get("ETag", ""))
+        abort_uploads(self.s3, self.bucket, self.key, keep=self.upload_id)  # e.g. a duplicate attempt's
+        return UploadResult(self.bucket, self.key, total, len(listed), answer.get("ETag", ""),
+                            self._window.sent, self.upload_id)
 
     def abort(self) -> None:
         """Drop every part uploaded so far (safe to call twice; logs rather than masks an error)."""
@@ -90,42 +280,21 @@ class MultipartUpload:
             return
         self._done = True
         self._buffer.clear()
-        try:  # a part still being sent would otherwise land after the abort and be orphaned
-            self._wait_in_flight()
-        except Exception:
-            pass
-        try:
-            self.s3.abort_multipart_upload(Bucket=self.bucket, Key=self.key, UploadId=self.upload_id)
-        except Exception:  # the caller's own error matters more; lifecycle cleans up what is left
-            log.exception("could not abort multipart upload %s of s3://%s/%s",
-                          self.upload_id, self.bucket, self.key)
+        if self._window is not None:
+            self._window.close()  # a part still being sent would otherwise land after the abort
+        _abort(self.s3, self.bucket, self.key, self.upload_id)
 
-    def _upload_part(self, body: bytes) -> None:
-        number = self._next_part
-        if number > MAX_PARTS:
-            raise ValueError(f"more than {MAX_PARTS} parts: raise part_size")
-        self._next_part += 1
-        self._wait_in_flight()  # re-raises the previous part's error; bounds memory to one part in flight
-        self._in_flight = self._sender.submit(self._send_part, number, body)
-
-    def _wait_in_flight(self) -> None:
-        if self._in_flight is not None:
-            in_flight, self._in_flight = self._in_flight, None
-            in_flight.result()
-
-    def _send_part(self, number: int, body: bytes) -> None:
-        answer = self.s3.upload_part(Bucket=self.bucket, Key=self.key, UploadId=self.upload_id,
-                                     PartNumber=number, Body=body, ChecksumAlgorithm="CRC32")
-        part = {"PartNumber": number, "ETag": answer["ETag"]}
-        if answer.get("ChecksumCRC32"):
-            part["ChecksumCRC32"] = answer["ChecksumCRC32"]
-        self._parts.append(part)
+    def _stream_part(self, body: bytes) -> None:
+        number, self._next_part = self._next_part, self._next_part + 1
+        if not self.has(number, len(body)):
+            self.put(number, body)
 
 
 def upload_stream(s3, bucket: str, key: str, chunks: Iterable[bytes], part_size: int = 8 * MIB,
-                  content_type: str | None = None) -> UploadResult:
+                  content_type: str | None = None, in_flight: int = 2) -> UploadResult:
     """Upload everything `chunks` yields as one object; abort the upload if anything fails."""
-    with MultipartUpload(s3, bucket, key, part_size=part_size, content_type=content_type) as upload:
+    with MultipartUpload(s3, bucket, key, part_size=part_size, content_type=content_type,
+                         in_flight=in_flight) as upload:
         for chunk in chunks:
             upload.write(chunk)
         return upload.complete()

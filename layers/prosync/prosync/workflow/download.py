@@ -1,10 +1,17 @@
 """The download step: stream Sync.so's output into S3 `results/{job_id}/{name}.mp4`.
 
 Input: `{jobId, generationId, outputUrl, outputDuration, outputFileName}`; output:
-`{resultKey, size, duration}`.
+`{resultKey, size, duration, parts, partsSent}`.
 
-- The body goes from httpx straight into a multipart upload (`prosync.storage.multipart`): memory
-  stays at one part whatever the video's size, and any failure aborts the upload (no orphan parts).
+- The output goes into a multipart upload (`prosync.storage.multipart`). The first GET asks for the
+  first part's range: when the server answers 206 the other parts come by parallel ranged GETs, else
+  the 200 body is read as one stream; either way `download_parts_in_flight` parts are fetched/sent
+  at once, so memory stays at that many parts whatever the video's size. Parts carry CRC32s.
+- Resumable: the key's in-progress upload (ListMultipartUploads + ListParts) is continued, sending
+  only the parts it lacks; a retryable failure (network, truncated body, expired URL) keeps the
+  upload for the retry, any other failure aborts it, and a completion aborts any other upload of
+  the key. A process killed mid-way leaves its upload to the next attempt (or, if none comes, to
+  the bucket's lifecycle rule for incomplete uploads).
 - A 403/410 from the output URL means it expired: we ask Sync.so for the generation again (a fresh
   URL) and try once more; still refused -> `OutputUrlExpired` (the state machine retries the step).
 - A network error, a truncated body or another non-200 answer -> `DownloadFailed` (retried).
@@ -22,10 +29,12 @@ Input: `{jobId, generationId, outputUrl, outputDuration, outputFileName}`; outpu
 from __future__ import annotations
 
 import ipaddress
+import re
 import socket
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from functools import partial
 from typing import Any
 
 import httpx
@@ -33,12 +42,13 @@ import httpx
 from prosync.media.probe import probe_object
 from prosync.net.guard import AddressRejected, GuardedClient
 from prosync.settings import DownloadSettings
-from prosync.storage.multipart import EmptyUpload, UploadResult, upload_stream
+from prosync.storage.multipart import EmptyUpload, MultipartUpload, UploadResult, find_upload, part_size_for
 from prosync.syncso import SyncClient
 from prosync.workflow.errors import DownloadFailed, OutputUrlExpired, OutputUrlRejected
 
 EXPIRED = (403, 410)
 MAX_REDIRECTS = 5
+_CONTENT_RANGE = re.compile(r"bytes (\d+)-(\d+)/(\d+)")
 
 
 class _Expired(Exception):
@@ -90,7 +100,8 @@ def download(event: dict[str, Any], settings: DownloadSettings, s3, http: httpx.
                                    "also after asking Sync.so for a fresh one") from None
     if not duration or duration <= 0:
         duration = probe_object(settings.media_bucket, key, uploaded.size, s3=s3).duration
-    return {"resultKey": key, "size": uploaded.size, "duration": duration}
+    return {"resultKey": key, "size": uploaded.size, "duration": duration,
+            "parts": uploaded.parts, "partsSent": uploaded.sent_parts}
 
 
 def check_output_url(url: str, settings: DownloadSettings) -> None:
@@ -137,13 +148,16 @@ def _origin(url: httpx.URL) -> tuple[str, str, int | None]:
 
 
 @contextmanager
-def _open(url: str, settings: DownloadSettings, http: GuardedClient) -> Iterator[httpx.Response]:
+def _open(url: str, settings: DownloadSettings, http: GuardedClient,
+          headers: dict[str, str] | None = None) -> Iterator[httpx.Response]:
     """GET `url` as a stream, following redirects only to URLs `check_output_url` accepts (and the
     guard connects only to public addresses, or to Sync.so's origin)."""
+    headers = {"Accept-Encoding": "identity", **(headers or {})}  # ranges count the stored bytes
     for _ in range(MAX_REDIRECTS + 1):
         check_output_url(url, settings)
         try:
-            response = http.send(http.build_request("GET", url), stream=True, follow_redirects=False)
+            response = http.send(http.build_request("GET", url, headers=headers), stream=True,
+                                 follow_redirects=False)
         except AddressRejected as exc:
             raise OutputUrlRejected(f"the output URL {_shown(httpx.URL(url))} points into a private or "
                                     f"local network: {exc}"[:1000]) from None
@@ -158,24 +172,87 @@ def _open(url: str, settings: DownloadSettings, http: GuardedClient) -> Iterator
     raise DownloadFailed(f"the output URL redirected more than {MAX_REDIRECTS} times")
 
 
-def _transfer(url: str | None, key: str, settings: DownloadSettings, s3, http: GuardedClient) -> UploadResult:
+def _retryable(exc: BaseException) -> bool:
+    """Failures the state machine retries: the multipart upload is kept for the retry to resume."""
+    return isinstance(exc, (httpx.HTTPError, DownloadFailed, _Expired))
+
+
+def _transfer(url: str | None, key: str, settings: DownloadSettings, s3, http: GuardedClient,
+              ranged: bool | None = None) -> UploadResult:
+    """Copy the output at `url` into `key`, continuing the key's in-progress upload if there is one.
+
+    The first GET asks for the first part's range: a 206 (Content-Range gives the size) means the
+    other parts are fetched by parallel ranged GETs; a 200 means the server ignores ranges and the
+    body is read as one stream. Either way parts go to S3 `download_parts_in_flight` at a time."""
     if not url:
         raise _Expired("no URL")
+    ranged = settings.download_ranged if ranged is None else ranged
+    bucket, preferred = settings.media_bucket, settings.multipart_chunk_bytes
+    upload_id, existing = find_upload(s3, bucket, key)
     try:
-        with _open(url, settings, http) as response:
-            if response.status_code in EXPIRED:
-                raise _Expired(str(response.status_code))
-            if response.status_code != 200:
-                raise DownloadFailed(f"the output URL answered HTTP {response.status_code}")
-            length = response.headers.get("content-length")
-            chunks = _counted(response.iter_bytes(settings.download_read_bytes),
-                              int(length) if length and length.isdigit() else None)
-            return upload_stream(s3, settings.media_bucket, key, chunks,
-                                 part_size=settings.multipart_chunk_bytes, content_type="video/mp4")
+        with _open(url, settings, http, {"Range": f"bytes=0-{preferred - 1}"} if ranged else None) as first:
+            if first.status_code in EXPIRED:
+                raise _Expired(str(first.status_code))
+            if first.status_code == 416:
+                raise EmptyUpload("the output is empty")
+            if first.status_code not in (200, 206):
+                raise DownloadFailed(f"the output URL answered HTTP {first.status_code}")
+            total = _total_size(first)
+            if first.status_code == 206 and total is None:  # no usable Content-Range: one plain GET
+                first.close()
+                return _transfer(url, key, settings, s3, http, ranged=False)
+            part_size = part_size_for(total, preferred)
+            with MultipartUpload(s3, bucket, key, part_size=part_size, content_type="video/mp4",
+                                 in_flight=settings.download_parts_in_flight, upload_id=upload_id,
+                                 existing=existing, keep_on=_retryable) as upload:
+                if first.status_code == 200:
+                    for chunk in _counted(first.iter_raw(settings.download_read_bytes), total):
+                        upload.write(chunk)
+                    return upload.complete()
+                assert total is not None
+                count = -(-total // part_size)
+                source = str(first.url)  # after redirects: each ranged GET is checked again anyway
+                for number in range(1, count + 1):
+                    begin, end = (number - 1) * part_size, min(total, number * part_size) - 1
+                    if upload.has(number, end - begin + 1):
+                        continue
+                    if number == 1 and part_size == preferred:  # the first answer is part 1
+                        upload.put(1, partial(_read_all, first, end + 1, settings))
+                    else:
+                        upload.put(number, partial(_fetch_range, source, begin, end, settings, http))
+                return upload.complete(size=total, count=count)
     except httpx.HTTPError as exc:
         raise DownloadFailed(f"download of the output broke: {type(exc).__name__}: {exc}"[:1000]) from exc
     except EmptyUpload as exc:
         raise DownloadFailed(f"the output URL sent an empty body: {exc}") from exc
+
+
+def _total_size(response: httpx.Response) -> int | None:
+    """The whole output's size: from Content-Range of a 206 (starting at byte 0), Content-Length of a 200."""
+    if response.status_code == 206:
+        match = _CONTENT_RANGE.fullmatch(response.headers.get("content-range", "").strip())
+        return int(match.group(3)) if match and match.group(1) == "0" else None
+    length = response.headers.get("content-length")
+    return int(length) if length and length.isdigit() else None
+
+
+def _fetch_range(url: str, begin: int, end: int, settings: DownloadSettings, http: GuardedClient) -> bytes:
+    """Bytes begin..end (inclusive) of the output, by one ranged GET (run in a part worker)."""
+    with _open(url, settings, http, {"Range": f"bytes={begin}-{end}"}) as response:
+        if response.status_code in EXPIRED:
+            raise _Expired(str(response.status_code))
+        match = _CONTENT_RANGE.fullmatch(response.headers.get("content-range", "").strip())
+        if response.status_code != 206 or not match or (int(match[1]), int(match[2])) != (begin, end):
+            raise DownloadFailed(f"a ranged GET of bytes {begin}-{end} answered HTTP {response.status_code} "
+                                 f"{response.headers.get('content-range', '')}"[:500])
+        return _read_all(response, end - begin + 1, settings)
+
+
+def _read_all(response: httpx.Response, expected: int, settings: DownloadSettings) -> bytes:
+    body = b"".join(response.iter_raw(settings.download_read_bytes))
+    if len(body) != expected:
+        raise DownloadFailed(f"the output was cut short: {len(body)} of {expected} bytes")
+    return body
 
 
 def _counted(chunks: Iterator[bytes], expected: int | None) -> Iterator[bytes]:
