@@ -51,7 +51,8 @@ class Lambdas:
             "jobId": job_id, "model": "lipsync-2-pro", "videoKey": f"{prefix}/video",
             "videoVersionId": upload(self.media["video"], f"{prefix}/video"),
             "audioKeys": audio_keys,
-            "audioVersionIds": {ref_id: upload(self.media[ref_id], key) for ref_id, key in audio_keys.items()},
+            "audioVersionIds": {ref_id: upload(self.media[ref_id], key)
+                                for ref_id, key in audio_keys.items()},
             "segments": [{"startTime": start, "endTime": end, "audioInput": {"refId": ref_id}}
                          for ref_id, _, start, end in SEGMENTS],
             "options": {"sync_mode": "cut_off"}, "outputFileName": "talk_dubbed",
@@ -82,7 +83,8 @@ class Lambdas:
 
 def start_state(generation_id: str, deadline: datetime | None = None) -> dict:
     deadline = deadline or datetime.now(UTC) + timedelta(hours=1)
-    return polling.initial_state(generation_id, {"interval": 5, "waitSeconds": 0, "deadline": deadline.isoformat()})
+    seed = {"interval": 5, "waitSeconds": 0, "deadline": deadline.isoformat()}
+    return polling.initial_state(generation_id, seed)
 
 
 @pytest.fixture
@@ -236,13 +238,16 @@ def test_polls_ride_out_a_status_outage_longer_than_any_retry_policy(lambdas):
 def test_a_status_outage_past_the_deadline_ends_the_job_as_deadline_exceeded(lambdas):
     created = lambdas.submit(lambdas.job(), 1)
     lambdas.emulator.add_faults([{"kind": "http_error", "route": "get", "status": 503, "count": "always"}])
-    state = lambdas.poll(start_state(created["generationId"], deadline=datetime.now(UTC) - timedelta(seconds=1)))
-    assert (state["deadlinePassed"], state["error"]["code"], state["statusErrors"]) == (True, "deadline_exceeded", 1)
+    past = datetime.now(UTC) - timedelta(seconds=1)
+    state = lambdas.poll(start_state(created["generationId"], deadline=past))
+    assert (state["deadlinePassed"], state["error"]["code"]) == (True, "deadline_exceeded")
+    assert state["statusErrors"] == 1
 
 
 def test_an_unknown_status_is_tolerated_as_still_running(lambdas):
     created = lambdas.submit(lambdas.job(), 1)
-    lambdas.emulator.add_faults([{"kind": "unknown_status", "route": "get", "reported_status": "QUEUED_FOR_GPU"}])
+    lambdas.emulator.add_faults([{"kind": "unknown_status", "route": "get",
+                                  "reported_status": "QUEUED_FOR_GPU"}])
     state = lambdas.poll(start_state(created["generationId"]))
     assert (state["status"], state["rawStatus"], state["error"]) == ("PROCESSING", "QUEUED_FOR_GPU", None)
     final, _ = lambdas.poll_until_final(state)

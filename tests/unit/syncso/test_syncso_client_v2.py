@@ -91,8 +91,8 @@ def test_an_unreadable_estimate_is_a_transient_invalid_response(answer):
 
 
 def test_a_conflict_keeps_the_generation_id_of_the_key():
-    body = {"statusCode": 409, "message": "key used with other inputs", "errorCode": "IDEMPOTENCY_KEY_CONFLICT",
-            "generationId": "gen-9"}
+    body = {"statusCode": 409, "message": "key used with other inputs",
+            "errorCode": "IDEMPOTENCY_KEY_CONFLICT", "generationId": "gen-9"}
     _, client = recording(httpx.Response(409, json=body))
     with client, pytest.raises(SyncApiRejected) as caught:
         client.create_generation(BODY, "k")

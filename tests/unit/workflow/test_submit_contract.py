@@ -107,7 +107,8 @@ def test_first_try_stores_the_body_and_sends_exactly_it(s3, settings):
     assert sync.seen[0][0] == "cost"  # cost before paying
     head = s3.head_object(Bucket=BUCKET, Key=answer["requestKey"])
     assert head["ContentType"] == "application/json"
-    assert int(head["Metadata"]["urls-expire-at"]) == int(NOW.timestamp()) + settings.submit_input_url_expiry_seconds
+    expiry = settings.submit_input_url_expiry_seconds
+    assert int(head["Metadata"]["urls-expire-at"]) == int(NOW.timestamp()) + expiry
     video = json.loads(create.content)["input"][0]["url"]
     assert f"X-Amz-Expires={settings.submit_input_url_expiry_seconds}" in video and "versionId=v1" in video
 
@@ -210,8 +211,9 @@ def test_a_request_rate_limit_is_retried_in_the_same_attempt(s3, settings):
     assert caught.value.code == "rate_limit_exceeded"
 
 
-@pytest.mark.parametrize(("status", "code"), [(400, "generation_unsupported_model"), (401, "unauthorized"),
-                                              (402, "insufficient_credits"), (422, "file_size_exceeds_plan_limit")])
+@pytest.mark.parametrize(("status", "code"), [
+    (400, "generation_unsupported_model"), (401, "unauthorized"), (402, "insufficient_credits"),
+    (422, "file_size_exceeds_plan_limit")])
 def test_refusals_fail_the_job_with_syncs_code(s3, settings, status, code):
     sync = FakeSync(create=[httpx.Response(status, json={"errorCode": code, "message": "no"})],
                     cost=[httpx.Response(status, json={"errorCode": code})])

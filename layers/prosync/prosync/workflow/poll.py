@@ -51,7 +51,8 @@ def check_generation(
 
 
 def advance(
-    state: dict[str, Any], generation: Generation, settings: WorkflowTimingSettings, now: datetime | None = None,
+    state: dict[str, Any], generation: Generation, settings: WorkflowTimingSettings,
+    now: datetime | None = None,
 ) -> dict[str, Any]:
     """The next poll state from `generation` (pure: no I/O). Raises ValueError for another generation."""
     if generation.id != state["generationId"]:
@@ -74,7 +75,8 @@ def advance(
             "message": (generation.error or f"Sync.so generation {generation.id} ended "
                         f"{generation.status.value}")[:MAX_MESSAGE_CHARS],
         }
-        result["retryable"] = status is GenerationStatus.FAILED and code in settings.poll_retryable_error_codes
+        retryable_code = code in settings.poll_retryable_error_codes
+        result["retryable"] = status is GenerationStatus.FAILED and retryable_code
     else:
         elapsed = _elapsed(state)
         _schedule(result, elapsed, polling.next_interval(elapsed, settings), settings)
@@ -83,7 +85,8 @@ def advance(
 
 
 def status_unavailable(
-    state: dict[str, Any], exc: SyncApiTransient, settings: WorkflowTimingSettings, now: datetime | None = None,
+    state: dict[str, Any], exc: SyncApiTransient, settings: WorkflowTimingSettings,
+    now: datetime | None = None,
 ) -> dict[str, Any]:
     """The state after a failed status call: nothing known changes; wait longer; only the deadline ends it."""
     result = _carried(state)
@@ -120,7 +123,9 @@ def _elapsed(state: dict[str, Any]) -> float:
     return float(state.get("elapsed") or state["interval"])
 
 
-def _schedule(result: dict[str, Any], elapsed: float, interval: int, settings: WorkflowTimingSettings) -> None:
+def _schedule(
+    result: dict[str, Any], elapsed: float, interval: int, settings: WorkflowTimingSettings
+) -> None:
     result["interval"] = interval
     result["elapsed"] = elapsed + interval
     result["waitSeconds"] = polling.scaled(interval, settings)

@@ -104,7 +104,9 @@ def sync_options(options: dict[str, Any] | None) -> GenerationOptions | None:
     return GenerationOptions.model_validate(wire)
 
 
-def store_request(event: dict[str, Any], settings: SubmitSettings, s3, key: str, now: datetime) -> StoredRequest:
+def store_request(
+    event: dict[str, Any], settings: SubmitSettings, s3, key: str, now: datetime
+) -> StoredRequest:
     """The attempt's one body: stored now (first invocation) or as an earlier invocation stored it."""
     body = build_request(event, settings, s3).to_bytes()
     expires_at = int(now.timestamp()) + settings.submit_input_url_expiry_seconds
@@ -174,7 +176,8 @@ def find_generation(client: SyncClient, body: bytes, settings: SubmitSettings) -
     video = video_url_of(body)
     if not video:
         return None
-    for generation in client.list_generations(status=list(LISTABLE_STATUSES), limit=settings.submit_lookup_limit):
+    listed = client.list_generations(status=list(LISTABLE_STATUSES), limit=settings.submit_lookup_limit)
+    for generation in listed:
         if any(item.type == "video" and item.url == video for item in generation.input):
             return generation
     return None
@@ -208,7 +211,9 @@ def _status_of(client: SyncClient, generation_id: str) -> str:
 
 
 def _retry_after(exc: SyncApiError, settings: SubmitSettings) -> int:
-    seconds = exc.retry_after if exc.retry_after is not None else settings.submit_concurrency_retry_default_seconds
+    seconds = exc.retry_after
+    if seconds is None:
+        seconds = settings.submit_concurrency_retry_default_seconds
     return int(min(max(1, math.ceil(seconds)), settings.submit_concurrency_retry_max_seconds))
 
 
