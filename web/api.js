@@ -41,9 +41,15 @@ export class Api {
   create(request, idempotencyKey) {
     return this.call("POST", "/sync/pro-sync-process", request, { "idempotency-key": idempotencyKey });
   }
-  start(jobId) { return this.call("POST", `/sync/pro-job/${jobId}/start`); }
-  status(jobId) { return this.call("GET", `/sync/pro-job/${jobId}/status`); }
-  cancel(jobId) { return this.call("POST", `/sync/pro-job/${jobId}/cancel`); }
+  edit(jobId, request) { return this.call("POST", `/sync/pro-job/${encodeURIComponent(jobId)}/edit`, request); }
+  start(jobId) { return this.call("POST", `/sync/pro-job/${encodeURIComponent(jobId)}/start`); }
+  jobs(limit, cursor) {
+    const query = new URLSearchParams({ limit: String(limit) });
+    if (cursor) query.set("cursor", cursor);
+    return this.call("GET", `/sync/pro-jobs?${query}`);
+  }
+  status(jobId) { return this.call("GET", `/sync/pro-job/${encodeURIComponent(jobId)}/status`); }
+  cancel(jobId) { return this.call("POST", `/sync/pro-job/${encodeURIComponent(jobId)}/cancel`); }
 }
 
 // POST the file to S3 with the presigned fields, as an HTML form would; onProgress(sent, total).

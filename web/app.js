@@ -1,20 +1,33 @@
-// ProSync upload page: token and limits, the job form, uploads with progress, stages, the result.
+// ProSync editor page: token and limits, the job form checked in the browser before any upload, uploads
+// with progress, start; a refused start is fixed and started again with the same uploads (the edit
+// route); the job panel; the history; #job=<id> reopens a job.
 import { Api, ApiError, devToken, upload } from "./api.js";
-import { chooseApi, httpUrl } from "./config.js";
-import { el } from "./dom.js";
+import { chooseApi } from "./config.js";
+import { clearProblems, showProblems } from "./errors.js";
 import { JobForm } from "./form.js";
+import { History } from "./history.js";
+import { JobView } from "./job.js";
+import { explain } from "./messages.js";
+import { Preview } from "./preview.js";
+import { check, mib } from "./rules.js";
 
 const $ = (sel) => document.querySelector(sel);
 const params = new URLSearchParams(location.search);
 const chosenApi = chooseApi();
 const api = new Api(chosenApi.base, () => $("#token").value.trim());
-const form = new JobForm();
-const STAGES = ["awaiting_upload", "queued", "submitting", "processing", "downloading", "completed"];
-const POLL_MS = Number(params.get("poll") || 1000);
-const MiB = 1048576;
+let limits = null;
+let pending = null;  // {jobId, targets, files, uploaded: Set}: a created job still waiting to start
+let checked = false;  // after a first submit, the form is re-checked as it changes
+
+const form = new JobForm(() => { updateSubmit(); if (checked) recheck(); });
+const job = new JobView(api, { pollMs: Number(params.get("poll") || 1000), onEnd: () => refresh() });
+const jobsList = new History(api);
+const preview = new Preview(form);
 
 async function init() {
-  showNotices(chosenApi.notices);
+  const notice = $("#config-notice");
+  notice.textContent = chosenApi.notices.join(" ");
+  notice.hidden = chosenApi.notices.length === 0;
   const token = $("#token");
   const dev = await devToken("pro");  // only the local stack answers
   token.value = params.get("token") || dev || localStorage.getItem("prosync.token") || "";
@@ -22,154 +35,140 @@ async function init() {
   if (dev) {
     $("#dev-tokens").hidden = false;  // one click gives a token of each tier
     for (const b of document.querySelectorAll("#dev-tokens button")) {
-      b.addEventListener("click", async () => { token.value = await devToken(b.dataset.tier); loadLimits(); });
+      b.addEventListener("click", async () => { token.value = await devToken(b.dataset.tier); refresh(); });
     }
   }
-  token.addEventListener("change", loadLimits);
+  token.addEventListener("change", refresh);
   $("#job-form").addEventListener("submit", (e) => { e.preventDefault(); run(); });
-  $("#cancel").addEventListener("click", cancelJob);
-  await loadLimits();
+  window.addEventListener("hashchange", openFromAddress);
+  await refresh();
+  openFromAddress();
 }
 
-// A ?token= link put the token in the address: keep it out of the history and of bookmarks.
-function forgetTokenInAddress() {
+function forgetTokenInAddress() {  // a ?token= link: keep the token out of the history and bookmarks
   if (!params.has("token")) return;
   const url = new URL(location.href);
   url.searchParams.delete("token");
   history.replaceState(null, "", url);
 }
 
-function showNotices(notices) {
-  const out = $("#config-notice");
-  out.textContent = notices.join(" ");
-  out.hidden = notices.length === 0;
-}
+async function refresh() { await loadLimits(); if (limits) await jobsList.load(); }
 
 async function loadLimits() {
-  const out = $("#limits");
-  const tokenField = $("[data-loc=token]");
-  tokenField.querySelector(".error").textContent = "";
-  if (!$("#token").value.trim()) { out.textContent = "Limits appear once a token is set."; return; }
+  const out = $("#limits"), tokenError = $("[data-loc=token] .error");
+  tokenError.textContent = "";
+  if (!$("#token").value.trim()) { out.textContent = "Limits appear once a token is set."; limits = null; return; }
   localStorage.setItem("prosync.token", $("#token").value.trim());
   try {
-    const l = await api.limits();
-    const models = $("#model");
-    const chosen = models.value;
-    models.replaceChildren(...(l.models || []).map((m) => el("option", {}, String(m))));
-    if (chosen) models.value = chosen;
-    if (!l.canCreateJobs || !l.limits) {
-      out.textContent = `Tier ${l.tier}: creating jobs needs the Pro or Enterprise plan.`;
-      form.setMaxSegments(0);
-      return;
-    }
-    const x = l.limits;
-    out.textContent = `Tier ${l.tier}: up to ${x.maxSegments} segments, video ≤ ${(x.maxVideoBytes / MiB).toFixed(0)} MiB, ` +
-      `each audio ≤ ${(x.maxAudioBytes / MiB).toFixed(0)} MiB, ≤ ${x.maxSpeechSecondsPerSegment} s of speech per segment, ` +
-      `active jobs ${l.activeJobs}/${x.maxActiveJobs}.`;
-    form.setMaxSegments(x.maxSegments);
+    limits = await api.limits();
   } catch (err) {
+    limits = null;
     out.textContent = "";
-    tokenField.querySelector(".error").textContent = err instanceof ApiError && err.status === 401
-      ? "This token is not accepted (missing, expired, or for another API)." : err.message;
+    tokenError.textContent = err instanceof ApiError && err.status === 401
+      ? "This token is not accepted (missing, expired, or for another API)." : explain(err);
+    return;
   }
+  const models = $("#model"), chosen = models.value;
+  models.replaceChildren(...(limits.models || []).map((m) => Object.assign(document.createElement("option"), { textContent: m })));
+  if (chosen) models.value = chosen;
+  const allowed = limits.canCreateJobs && limits.limits;
+  $("#plan-notice").hidden = !!allowed;
+  $("#job-fields").disabled = !allowed;
+  if (!allowed) {
+    out.textContent = `Tier ${limits.tier}: creating jobs needs the Pro or Enterprise plan.`;
+    form.setMaxSegments(0);
+    return;
+  }
+  const x = limits.limits;
+  out.textContent = `Tier ${limits.tier}: up to ${x.maxSegments} segments, video ≤ ${mib(x.maxVideoBytes)}, ` +
+    `each audio ≤ ${mib(x.maxAudioBytes)}, ≤ ${x.maxSpeechSecondsPerSegment} s of speech per segment, ` +
+    `active jobs ${limits.activeJobs}/${x.maxActiveJobs}.`;
+  form.setMaxSegments(x.maxSegments);
 }
 
-function progressRow(label) {
-  const bar = el("progress", { max: "100", value: "0" });
-  const percent = el("span", { class: "pct" }, "0%");
-  $("#uploads").append(el("div", { class: "upload" }, el("span", {}, label), bar, percent));
-  return (sent, total) => {
-    const pct = total ? Math.round((100 * sent) / total) : 100;
-    bar.value = pct;
-    percent.textContent = `${pct}%`;
-  };
+// The pending job's uploads serve when the files (and their refIds) are the same ones.
+function reusable() {
+  if (!pending) return false;
+  const now = form.files(), then = pending.files;
+  const refs = Object.keys(now.audios);
+  return now.video === then.video && refs.length === Object.keys(then.audios).length
+    && refs.every((r) => now.audios[r] === then.audios[r]);
 }
 
-function showStatus(s) {
-  const at = STAGES.indexOf(s.status);
-  const reached = new Set((s.history || []).map((h) => h.toStatus));  // failed/canceled: how far it got
-  const stages = STAGES.map((name, i) => {
-    const cls = i < at || s.status === "completed" || (at < 0 && reached.has(name)) ? "done"
-      : i === at ? "current" : "";
-    return el("li", { class: cls, "data-status": name }, name.replace("_", " "));
-  });
-  if (at < 0) stages.push(el("li", { class: "bad", "data-status": s.status }, s.status));
-  $("#stages").replaceChildren(...stages);
-  $("#job-progress").value = s.progress ?? 0;
-  $("#job-status").textContent = `status: ${s.status} · stage: ${s.stage} · ${s.progress ?? 0}%` +
-    (s.syncGenerationId ? ` · generation ${s.syncGenerationId}` : "");
-  $("#job").dataset.status = s.status;
+function updateSubmit() {
+  $("#submit").textContent = reusable() ? "Start again with the uploaded files" : "Create job and upload";
 }
+
+function problems() {
+  const state = { video: form.video, audios: form.audios, segments: form.segments, options: form.options() };
+  return check(state, limits, { newJob: !reusable() });
+}
+
+function recheck() { const found = problems(); if (found.length) showProblems(found, form); else clearProblems(); }
 
 async function run() {
-  const built = form.build();
-  if (!built) return;
   const submit = $("#submit");
   submit.disabled = true;
-  form.clearErrors();
-  $("#job-error").textContent = "";
+  checked = true;
+  let phase = "check";
   try {
-    const created = await api.create(built.request, crypto.randomUUID());
-    $("#job").hidden = false;
-    $("#result").hidden = true;
-    $("#uploads").replaceChildren();
-    $("#job-id").textContent = created.jobId;
-    showStatus({ status: created.status, stage: "upload", progress: 0 });
-    const jobs = [upload(created.uploads.video, built.files.video, progressRow(`video ${built.files.video.name}`))];
-    for (const [ref, target] of Object.entries(created.uploads.audios)) {
-      jobs.push(upload(target, built.files.audios[ref], progressRow(`audio ${ref}`)));
-    }
-    await Promise.all(jobs);
-    await api.start(created.jobId);
-    await follow(created.jobId);
-  } catch (err) {
-    if (err instanceof ApiError && err.status >= 400 && err.status < 500 && err.status !== 401) {
-      form.showErrors(err.details, `${err.code}: ${err.text}`);
+    await form.ready();  // durations and frame rate read from the files
+    const found = problems();
+    if (found.length) { showProblems(found, form); return; }  // nothing sent
+    clearProblems();
+    if (reusable()) {
+      phase = "edit";
+      job.show(pending.jobId, await api.edit(pending.jobId, form.editRequest()));
     } else {
-      $("#form-error").textContent = err.message;
+      phase = "create";
+      const created = await api.create(form.createRequest(), crypto.randomUUID());
+      pending = { jobId: created.jobId, targets: created.uploads, files: form.files(), uploaded: new Set() };
+      job.show(created.jobId, { status: created.status, history: [] });
+      location.hash = `job=${created.jobId}`;
+      refresh();  // active/awaiting counts, and the new job in the history
     }
-    $("#job-error").textContent = $("#job").hidden ? "" : err.message;
+    phase = "upload";
+    await uploadAll(pending);
+    phase = "start";
+    job.render(await api.start(pending.jobId));
+    pending = null;
+    checked = false;
+    refresh();
+    await job.follow();
+  } catch (err) {
+    refused(err, phase);
   } finally {
     submit.disabled = false;
+    updateSubmit();
   }
 }
 
-let followedJobId = null;
-
-async function follow(jobId) {
-  const cancel = $("#cancel");
-  cancel.hidden = false;
-  cancel.disabled = false;
-  followedJobId = jobId;
-  try { await poll(jobId); } finally { cancel.hidden = true; }
-}
-
-async function cancelJob() {
-  $("#cancel").disabled = true;
-  try { await api.cancel(followedJobId); } catch (err) { $("#job-error").textContent = err.message; }
-}
-
-function showResult(url) {  // only an http(s) URL: never a javascript: link
-  if (!url) { $("#job-error").textContent = "The job completed but its result URL is missing."; return; }
-  $("#result-video").src = url.href;
-  $("#result-link").href = url.href;
-  $("#result").hidden = false;
-}
-
-async function poll(jobId) {
-  for (;;) {
-    const s = await api.status(jobId);
-    showStatus(s);
-    if (s.status === "completed") {
-      showResult(httpUrl(s.resultUrl || ""));
-      return;
-    }
-    if (["failed", "canceled", "expired"].includes(s.status)) {
-      $("#job-error").textContent = s.error ? `${s.error.code}: ${s.error.message}` : `job ${s.status}`;
-      return;
-    }
-    await new Promise((r) => setTimeout(r, POLL_MS));
+function refused(err, phase) {
+  const fields = err instanceof ApiError && err.status >= 400 && err.status < 500 && err.status !== 401;
+  showProblems(fields ? err.details : [], form, { fromStart: phase === "start", fallback: explain(err) });
+  if (phase === "start" || phase === "edit") {
+    job.error(null);
+    $("#job-error").textContent = "Not started: fix what is marked in the form and press “Start again”; "
+      + "the files already uploaded are used again.";
+  } else if (phase === "upload") {
+    job.error(err);
   }
+}
+
+async function uploadAll(target) {
+  const slots = [["video", target.targets.video, target.files.video, `video ${target.files.video.name}`],
+    ...Object.entries(target.targets.audios).map(([ref, t]) => [ref, t, target.files.audios[ref], `audio ${ref}`])];
+  await Promise.all(slots.filter(([slot]) => !target.uploaded.has(slot)).map(async ([slot, t, file, label]) => {
+    await upload(t, file, job.uploadRow(label));
+    target.uploaded.add(slot);
+  }));
+}
+
+function openFromAddress() {
+  const id = new URLSearchParams(location.hash.slice(1)).get("job");
+  if (!id || id === job.jobId) return;
+  job.show(id);
+  job.follow();
 }
 
 init();

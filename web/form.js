@@ -1,52 +1,85 @@
-// The job form: video, audio tracks with refIds, segment rows; builds the create request and shows
-// the API's validation errors next to the field each `details[].loc` names.
+// The job form as state: the video (with the duration and frame rate the browser reads), the audio
+// tracks (refId, file, duration), the segments and the options. Segments name their audio by an
+// internal key, so renaming a refId keeps the link and removing an audio leaves its segments asking
+// for another one (never silently switched). Builds the create and edit requests.
 
 import { el } from "./dom.js";
+import { probeAudio, probeVideo } from "./media.js";
+import { AUDIO, VIDEO, contentType, mib } from "./rules.js";
 
-const $ = (sel, root = document) => root.querySelector(sel);
+const $ = (sel) => document.querySelector(sel);
 const num = (input) => (input.value.trim() === "" ? null : Number(input.value));
-const errorSlot = () => el("small", { class: "error" });
+const errorSlot = () => el("small", { class: "error", "aria-live": "polite" });
+let nextKey = 1;
 
-// A label whose errors show under its content; `loc` is the request field it stands for.
-function field(loc, ...content) {
-  return el("label", { class: "field", "data-loc": loc }, ...content, errorSlot());
+function field(loc, label, control) {
+  return el("label", { class: "field", "data-loc": loc }, el("span", { class: "cap" }, label), control, errorSlot());
 }
 
-function numberInput(name, extra = {}) {
-  return el("input", { name, type: "number", min: "0", step: "0.01", ...extra });
+function numberInput(name, label) {
+  return el("input", { name, type: "number", min: "0", step: "0.01", inputmode: "decimal", "aria-label": label });
 }
 
 export class JobForm {
-  constructor() {
-    this.video = null;
-    this.audios = []; // [{refId, file}]
+  constructor(onChange = () => {}) {
+    this.onChange = onChange;
+    this.video = null;    // {file, duration, fps, fpsAssumed}
+    this.audios = [];     // [{key, refId, file, duration}]
+    this.segments = [];   // [{start, end, audio, audioRemoved, cropStart, cropEnd, row}]
+    this.probes = new Set();
     this.maxSegments = null;
     $("#video-file").addEventListener("change", (e) => this.setVideo(e.target.files[0] || null));
     $("#audio-files").addEventListener("change", (e) => { this.addAudios([...e.target.files]); e.target.value = ""; });
-    $("#add-segment").addEventListener("click", () => this.addSegment());
+    $("#add-segment").addEventListener("click", () => this.addSegment().row.querySelector("input").focus());
     this.addSegment();
   }
 
+  changed() { this.onChange(this); for (const hook of this.onChangeHooks || []) hook(this); }
+
+  probe(promise) {
+    this.probes.add(promise);
+    promise.finally(() => { this.probes.delete(promise); this.changed(); });
+    return promise;
+  }
+
+  // Resolves once every chosen file's metadata has been read (or found unreadable).
+  async ready() { while (this.probes.size) await Promise.allSettled([...this.probes]); }
+
   setVideo(file) {
-    this.video = file;
     const info = $("#video-info");
-    info.textContent = file ? `${file.name}, ${(file.size / 1048576).toFixed(2)} MiB` : "";
+    this.video = file ? { file, duration: null, fps: null } : null;
+    info.textContent = file ? `${file.name}, ${mib(file.size)}, reading…` : "";
+    this.changed();
     if (!file) return;
-    const probe = document.createElement("video");
-    probe.preload = "metadata";
-    probe.onloadedmetadata = () => {
-      info.textContent += `, ${probe.duration.toFixed(2)} s`;
-      URL.revokeObjectURL(probe.src);
-    };
-    probe.src = URL.createObjectURL(file);
+    const video = this.video;
+    this.probe(probeVideo(file).then((found) => {
+      Object.assign(video, found);
+      const fps = found.fpsAssumed ? `frame rate not readable here (${found.fps} fps assumed)` : `${found.fps} fps`;
+      info.textContent = found.duration
+        ? `${file.name}, ${mib(file.size)}, ${found.duration.toFixed(2)} s, ${fps}`
+        : `${file.name}, ${mib(file.size)}: this browser cannot read its duration; the server checks it at start`;
+    }));
   }
 
   addAudios(files) {
     for (const file of files) {
-      let base = file.name.replace(/\.[^.]*$/, "").replace(/[^A-Za-z0-9_-]/g, "_").slice(0, 60) || "audio";
+      const base = file.name.replace(/\.[^.]*$/, "").replace(/[^A-Za-z0-9_-]/g, "_").slice(0, 60) || "audio";
       let refId = base;
       for (let n = 2; this.audios.some((a) => a.refId === refId); n++) refId = `${base}-${n}`;
-      this.audios.push({ refId, file });
+      const audio = { key: nextKey++, refId, file, duration: null };
+      this.audios.push(audio);
+      this.probe(probeAudio(file).then((found) => { audio.duration = found.duration; this.renderAudios(); }));
+    }
+    for (const seg of this.segments) {  // a first audio goes to the segments that have none yet
+      if (seg.audio === null && !seg.audioRemoved && this.audios.length === 1) seg.audio = this.audios[0].key;
+    }
+    this.renderAudios();
+  }
+
+  removeAudio(audio) {
+    this.audios = this.audios.filter((a) => a !== audio);
+    for (const seg of this.segments) {
+      if (seg.audio === audio.key) { seg.audio = null; seg.audioRemoved = true; }
     }
     this.renderAudios();
   }
@@ -54,131 +87,148 @@ export class JobForm {
   renderAudios() {
     $("#audios tbody").replaceChildren(...this.audios.map((audio, i) => this.audioRow(audio, i)));
     this.refreshAudioChoices();
+    this.changed();
   }
 
   audioRow(audio, i) {
-    const refId = el("input", { name: "refId", value: audio.refId, pattern: "[A-Za-z0-9_-]{1,64}" });
-    refId.addEventListener("change", () => { audio.refId = refId.value.trim(); this.refreshAudioChoices(); });
-    const remove = el("button", { type: "button" }, "remove");
-    remove.addEventListener("click", () => { this.audios.splice(i, 1); this.renderAudios(); });
+    // No `pattern` attribute: Chromium compiles it with the v flag, where [A-Za-z0-9_-] is an error;
+    // the rule is checked in JS (rules.js REF_ID) with the server's message.
+    const refId = el("input", { name: "refId", value: audio.refId, autocomplete: "off", spellcheck: "false",
+                                "aria-label": `refId of audio ${i + 1}` });
+    refId.addEventListener("input", () => { audio.refId = refId.value.trim(); this.refreshAudioChoices(); this.changed(); });
+    const remove = el("button", { type: "button", "aria-label": `remove audio ${audio.refId}` }, "remove");
+    remove.addEventListener("click", () => this.removeAudio(audio));
+    const length = audio.duration ? `${audio.duration.toFixed(2)} s` : "—";
     return el("tr", { "data-loc": `audios.${i}`, "data-ref": audio.refId },
-      el("td", {}, field(`audios.${i}.refId`, refId)),
-      el("td", {}, field(`audios.${i}.fileName`, audio.file.name)),
-      el("td", {}, field(`audios.${i}.size`, `${(audio.file.size / 1024).toFixed(0)} KiB`)),
+      el("td", { "data-label": "refId" }, field(`audios.${i}.refId`, "refId", refId)),
+      el("td", { "data-label": "file", "data-loc": `audios.${i}.fileName` }, audio.file.name, errorSlot()),
+      el("td", { "data-label": "size", "data-loc": `audios.${i}.size` }, mib(audio.file.size), errorSlot()),
+      el("td", { "data-label": "length", class: "duration" }, length),
       el("td", {}, remove, errorSlot()));
   }
 
   refreshAudioChoices() {
-    for (const select of document.querySelectorAll("#segments select[name=refId]")) {
-      const current = select.value;
-      select.replaceChildren(el("option", { value: "" }, "choose…"),
+    for (const seg of this.segments) {
+      const select = seg.row.querySelector("select[name=refId]");
+      const chosen = this.audios.find((a) => a.key === seg.audio);
+      select.replaceChildren(el("option", { value: "" }, seg.audioRemoved && !chosen ? "removed: choose…" : "choose…"),
         ...this.audios.map((a) => el("option", { value: a.refId }, a.refId)));
-      if (this.audios.some((a) => a.refId === current)) select.value = current;
-      else if (!current && this.audios.length === 1) select.value = this.audios[0].refId;
+      select.value = chosen ? chosen.refId : "";
     }
   }
 
   addSegment(values = {}) {
+    const seg = { start: null, end: null, audio: this.audios.length === 1 ? this.audios[0].key : null,
+                  audioRemoved: false, cropStart: null, cropEnd: null, row: null };
     const remove = el("button", { type: "button", class: "remove" }, "remove");
-    const row = el("tr", {},
+    const inputs = { startTime: numberInput("startTime", "start (s)"), endTime: numberInput("endTime", "end (s)"),
+      refId: el("select", { name: "refId", "aria-label": "audio" }),
+      cropStart: numberInput("cropStart", "crop start (s)"), cropEnd: numberInput("cropEnd", "crop end (s)") };
+    inputs.cropStart.placeholder = inputs.cropEnd.placeholder = "—";
+    seg.row = el("tr", {},
       el("td", { class: "n" }),
-      el("td", {}, field("", numberInput("startTime"))),
-      el("td", {}, field("", numberInput("endTime"))),
-      el("td", {}, field("", el("select", { name: "refId" }))),
-      el("td", {}, field("", numberInput("cropStart", { placeholder: "—" }))),
-      el("td", {}, field("", numberInput("cropEnd", { placeholder: "—" }))),
+      el("td", { "data-label": "start (s)" }, field("", "start (s)", inputs.startTime)),
+      el("td", { "data-label": "end (s)" }, field("", "end (s)", inputs.endTime)),
+      el("td", { "data-label": "audio" }, field("", "audio", inputs.refId)),
+      el("td", { "data-label": "crop start" }, field("", "crop start (s)", inputs.cropStart)),
+      el("td", { "data-label": "crop end" }, field("", "crop end (s)", inputs.cropEnd)),
       el("td", {}, remove));
-    remove.addEventListener("click", () => { row.remove(); this.renumber(); });
-    $("#segments tbody").append(row);
+    const read = () => {
+      seg.start = num(inputs.startTime); seg.end = num(inputs.endTime);
+      seg.cropStart = num(inputs.cropStart); seg.cropEnd = num(inputs.cropEnd);
+      const audio = this.audios.find((a) => a.refId === inputs.refId.value);
+      seg.audio = audio ? audio.key : null;
+      this.changed();
+    };
+    seg.row.addEventListener("input", read);
+    seg.row.addEventListener("change", read);
+    remove.addEventListener("click", () => {
+      this.segments = this.segments.filter((s) => s !== seg);
+      seg.row.remove();
+      this.renumber();
+    });
+    this.segments.push(seg);
+    $("#segments tbody").append(seg.row);
     this.refreshAudioChoices();
-    for (const [name, value] of Object.entries(values)) row.querySelector(`[name=${name}]`).value = value;
+    for (const [name, value] of Object.entries(values)) seg.row.querySelector(`[name=${name}]`).value = value;
+    if (Object.keys(values).length) read();
     this.renumber();
-    return row;
+    return seg;
+  }
+
+  // Set a segment's times from elsewhere (the preview's I/O keys), as if typed.
+  setTimes(seg, { start, end }) {
+    if (start !== undefined) seg.row.querySelector("[name=startTime]").value = String(start);
+    if (end !== undefined) seg.row.querySelector("[name=endTime]").value = String(end);
+    seg.row.dispatchEvent(new Event("change"));
   }
 
   renumber() {
-    const rows = [...document.querySelectorAll("#segments tbody tr")];
     const names = { startTime: "startTime", endTime: "endTime", refId: "audioInput.refId",
                     cropStart: "audioInput.startTime", cropEnd: "audioInput.endTime" };
-    rows.forEach((row, i) => {
-      row.dataset.loc = `segments.${i}`;
-      row.querySelector(".n").replaceChildren(String(i + 1), errorSlot());
+    this.segments.forEach((seg, i) => {
+      seg.row.dataset.loc = `segments.${i}`;
+      seg.row.querySelector(".n").replaceChildren(el("span", { class: "num" }, `Segment ${i + 1}`), errorSlot());
       for (const [name, loc] of Object.entries(names)) {
-        row.querySelector(`[name=${name}]`).closest(".field").dataset.loc = `segments.${i}.${loc}`;
+        const input = seg.row.querySelector(`[name=${name}]`);
+        input.closest(".field").dataset.loc = `segments.${i}.${loc}`;
+        input.setAttribute("aria-label", `segment ${i + 1} ${input.closest(".field").querySelector(".cap").textContent}`);
       }
+      seg.row.querySelector(".remove").setAttribute("aria-label", `remove segment ${i + 1}`);
     });
     const max = this.maxSegments ? ` / ${this.maxSegments} max` : "";
-    $("#segment-count").textContent = `(${rows.length}${max})`;
-    $("#add-segment").disabled = this.maxSegments !== null && rows.length >= this.maxSegments;
+    $("#segment-count").textContent = `(${this.segments.length}${max})`;
+    $("#add-segment").disabled = this.maxSegments !== null && this.segments.length >= this.maxSegments;
+    this.changed();
   }
 
   setMaxSegments(max) { this.maxSegments = max; this.renumber(); }
 
-  // The create request (wire names) and the files to upload, or null after showing what is missing.
-  build() {
-    const problems = [];
-    if (!this.video) problems.push({ loc: ["video"], msg: "choose a video file" });
-    if (!this.audios.length) problems.push({ loc: ["audios"], msg: "add at least one audio file" });
-    const segments = [...document.querySelectorAll("#segments tbody tr")].map((row, i) => {
-      const get = (name) => row.querySelector(`[name=${name}]`);
-      const seg = { startTime: num(get("startTime")), endTime: num(get("endTime")),
-                    audioInput: { refId: get("refId").value } };
-      if (seg.startTime === null) problems.push({ loc: ["segments", i, "startTime"], msg: "required" });
-      if (seg.endTime === null) problems.push({ loc: ["segments", i, "endTime"], msg: "required" });
-      if (!seg.audioInput.refId) problems.push({ loc: ["segments", i, "audioInput", "refId"], msg: "choose an audio" });
-      const [cs, ce] = [num(get("cropStart")), num(get("cropEnd"))];
-      if (cs !== null) seg.audioInput.startTime = cs;
-      if (ce !== null) seg.audioInput.endTime = ce;
-      return seg;
+  options() {
+    const t = $("#temperature").value.trim();
+    return { temperature: t === "" ? null : Number(t), outputName: $("#output-name").value.trim() };
+  }
+
+  // The wire segments, in the order shown (the server's create answers use these positions).
+  wireSegments() {
+    return this.segments.map((s) => {
+      const audio = this.audios.find((a) => a.key === s.audio);
+      const input = { refId: audio ? audio.refId : "" };
+      if (s.cropStart !== null) input.startTime = s.cropStart;
+      if (s.cropEnd !== null) input.endTime = s.cropEnd;
+      return { startTime: s.start, endTime: s.end, audioInput: input };
     });
-    if (problems.length) { this.showErrors(problems); return null; }
-    const declare = (file, extra = {}) => ({ fileName: file.name, contentType: contentType(file), size: file.size, ...extra });
+  }
+
+  // Shown position of the server's stored position k (a job stores its segments in time order).
+  shownIndex(k) {
+    const order = this.segments.map((s, i) => i).sort((a, b) =>
+      this.segments[a].start - this.segments[b].start || this.segments[a].end - this.segments[b].end);
+    return order[k] ?? k;
+  }
+
+  syncOptions() {
     const options = {};
     if ($("#sync-mode").value) options.sync_mode = $("#sync-mode").value;
-    if ($("#temperature").value !== "") options.temperature = Number($("#temperature").value);
-    const request = {
-      model: $("#model").value || undefined,
-      video: declare(this.video),
-      audios: this.audios.map((a) => declare(a.file, { refId: a.refId })),
-      segments, options,
-      outputFileName: $("#output-name").value.trim() || undefined,
-    };
-    const files = { video: this.video, audios: Object.fromEntries(this.audios.map((a) => [a.refId, a.file])) };
-    return { request, files };
+    const { temperature } = this.options();
+    if (temperature !== null) options.temperature = temperature;
+    return options;
   }
 
-  clearErrors() {
-    document.querySelectorAll(".invalid").forEach((el) => el.classList.remove("invalid"));
-    document.querySelectorAll("form .error").forEach((el) => { el.textContent = ""; });
+  editRequest() {
+    return { model: $("#model").value || undefined, segments: this.wireSegments(), options: this.syncOptions(),
+             outputFileName: this.options().outputName || undefined };
   }
 
-  // Put each detail's msg next to the element its loc names (the closest known prefix of the loc).
-  showErrors(details, message) {
-    this.clearErrors();
-    for (const d of details.length ? details : [{ loc: [], msg: message }]) {
-      let loc = [...(d.loc || [])];
-      if (loc[0] === "body") loc.shift();
-      if (loc[0] === "audios" && typeof loc[1] === "string") {  // refId instead of a position
-        const i = this.audios.findIndex((a) => a.refId === loc[1]);
-        if (i >= 0) loc[1] = i;
-      }
-      let target = null;
-      for (let n = loc.length; n >= 0 && !target; n--) {
-        target = document.querySelector(`form [data-loc="${CSS.escape(loc.slice(0, n).join("."))}"]`);
-      }
-      if (!target) continue;
-      const slot = target.querySelector(".error");
-      slot.textContent = slot.textContent ? `${slot.textContent}; ${d.msg}` : d.msg;
-      target.classList.add("invalid");
-    }
-    if (message && details.length) $("#form-error").textContent = message;
+  createRequest() {
+    const declare = (file, kind, extra = {}) => ({ fileName: file.name, contentType: contentType(file, kind),
+                                                   size: file.size, ...extra });
+    return { ...this.editRequest(), video: declare(this.video.file, VIDEO),
+             audios: this.audios.map((a) => declare(a.file, AUDIO, { refId: a.refId })) };
   }
-}
 
-const TYPES = { mp4: "video/mp4", mov: "video/quicktime", webm: "video/webm", avi: "video/x-msvideo",
-  wav: "audio/wav", mp3: "audio/mpeg", ogg: "audio/ogg", flac: "audio/flac", m4a: "audio/mp4", aac: "audio/aac" };
-
-function contentType(file) {
-  const ext = file.name.split(".").pop().toLowerCase();
-  return TYPES[ext] || file.type || "application/octet-stream";
+  // The files a job's uploads hold: the same signature means the same uploads can serve.
+  files() {
+    return { video: this.video && this.video.file, audios: Object.fromEntries(this.audios.map((a) => [a.refId, a.file])) };
+  }
 }

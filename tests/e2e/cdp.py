@@ -151,6 +151,47 @@ class Browser:
     def csp_violations(self) -> list[str]:
         return self.evaluate("window.__cspViolations || []")
 
+    # events: what the page sent and what it logged -----------------------------------------------
+    def watch(self) -> None:
+        """From now on, keep the page's requests (Network) and console/log messages (Runtime, Log)."""
+        self.seen: list[dict] = []
+        self.page("Network.enable")
+        self.page("Log.enable")
+
+    def drain(self) -> list[dict]:
+        """Every event received so far (kept in `self.seen`)."""
+        while True:
+            try:
+                self.seen.append(self.events.get_nowait())
+            except queue.Empty:
+                return self.seen
+
+    def requests(self, url_prefix: str, method: str = "POST") -> list[str]:
+        """The URLs of the `method` requests the page sent to `url_prefix` (CORS preflights excluded)."""
+        return [e["params"]["request"]["url"] for e in self.drain()
+                if e.get("method") == "Network.requestWillBeSent"
+                and e["params"]["request"]["url"].startswith(url_prefix)
+                and e["params"]["request"]["method"] == method]
+
+    def console_errors(self, answered: str | None = None) -> list[str]:
+        """Errors the page logged: console.error, uncaught exceptions, failed loads and violations.
+        `answered`: a URL prefix (the API) whose 4xx answers the page handles, so Chromium's network
+        line about them ("Failed to load resource: … 422") is not counted."""
+        found = []
+        for e in self.drain():
+            kind, params = e.get("method"), e.get("params", {})
+            if kind == "Runtime.consoleAPICalled" and params.get("type") == "error":
+                found.append(" ".join(str(a.get("value", a.get("description", ""))) for a in params.get("args", [])))
+            elif kind == "Runtime.exceptionThrown":
+                details = params.get("exceptionDetails", {})
+                found.append(details.get("exception", {}).get("description") or details.get("text", ""))
+            elif kind == "Log.entryAdded" and params.get("entry", {}).get("level") == "error":
+                entry = params["entry"]
+                if answered and entry.get("source") == "network" and entry.get("url", "").startswith(answered):
+                    continue
+                found.append(f"{params['entry'].get('text')} {params['entry'].get('url', '')}")
+        return found
+
     def set_files(self, selector: str, paths: list[str | Path]) -> None:
         found = self.page("Runtime.evaluate", expression=f"document.querySelector({json.dumps(selector)})")
         object_id = found["result"].get("objectId")

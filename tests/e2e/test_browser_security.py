@@ -37,7 +37,9 @@ class HostileApi:
 
             def answer(self):
                 api.requests.append((self.command, self.path, {k.lower(): v for k, v in self.headers.items()}))
-                body = json.dumps(api.limits()).encode() if self.path.endswith("/sync/limits") else b"{}"
+                answers = {"/sync/limits": api.limits, "/sync/pro-jobs": api.jobs}
+                route = next((f for p, f in answers.items() if self.path.split("?")[0].endswith(p)), None)
+                body = json.dumps(route()).encode() if route else b"{}"
                 self.send_response(204 if self.command == "OPTIONS" else 200)
                 self.send_header("access-control-allow-origin", self.headers.get("origin") or "*")
                 self.send_header("access-control-allow-headers", "authorization, content-type")
@@ -60,6 +62,13 @@ class HostileApi:
                   "maxSpeechSecondsPerSegment": 300, "maxActiveJobs": 2}
         return {"tier": PWN_TIER, "canCreateJobs": True, "activeJobs": 0, "limits": limits,
                 "models": [f"lipsync-2{PWN_IMG}", PWN_IMG]}
+
+    @staticmethod
+    def jobs() -> dict:
+        job = {"jobId": f"x{PWN_IMG}", "status": "completed", "stage": PWN_TIER, "progress": 100,
+               "model": "lipsync-2", "segments": [], "outputFileName": f"out{PWN_IMG}",
+               "createdAt": "2026-01-01T00:00:00Z", "updatedAt": "2026-01-01T00:00:00Z"}
+        return {"jobs": [job], "nextCursor": None}
 
     def with_token(self) -> list[tuple[str, str]]:
         return [(method, path) for method, path, headers in self.requests if "authorization" in headers]
@@ -123,7 +132,10 @@ def test_allowed_apis_answer_is_shown_as_text(browser, gateway_allowing, hostile
     browser.goto(f"{gateway_allowing.url}/?api={hostile_api.url}/api/v1&token=user-token")
     try:
         browser.wait_for("document.querySelectorAll('#model option').length === 2", timeout=20)
-        assert hostile_api.with_token() == [("GET", "/api/v1/sync/limits")]  # the operator allowed it
+        browser.wait_for("document.querySelectorAll('#history-list li').length === 1")
+        assert hostile_api.with_token() == [("GET", "/api/v1/sync/limits"),  # the operator allowed it
+                                            ("GET", "/api/v1/sync/pro-jobs?limit=10")]
+        assert f"out{PWN_IMG}" in browser.evaluate("document.querySelector('#history-list').textContent")
         (_, _, headers), *_ = (r for r in hostile_api.requests if r[0] == "GET")
         assert headers["authorization"] == "Bearer user-token"
         assert browser.evaluate("new URLSearchParams(location.search).has('token')") is False  # not kept

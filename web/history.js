@@ -1,0 +1,42 @@
+// The user's jobs (GET /sync/pro-jobs, newest first, a page at a time): status, when, how many
+// segments, and a link to #job=<id>, which reopens the job in the panel (a reload keeps it open).
+import { el } from "./dom.js";
+import { explain } from "./messages.js";
+
+const $ = (sel) => document.querySelector(sel);
+const PAGE = 10;
+
+export class History {
+  constructor(api) {
+    this.api = api;
+    this.cursor = null;
+    $("#history-more").addEventListener("click", () => this.load(true));
+    $("#history-refresh").addEventListener("click", () => this.load(false));
+  }
+
+  async load(more = false) {
+    const list = $("#history-list");
+    try {
+      const page = await this.api.jobs(PAGE, more ? this.cursor : null);
+      const rows = (page.jobs || []).map((job) => this.row(job));
+      if (more) list.append(...rows); else list.replaceChildren(...rows);
+      this.cursor = page.nextCursor || null;
+      $("#history-more").hidden = !this.cursor;
+      $("#history-empty").hidden = list.children.length > 0;
+      $("#history-error").textContent = "";
+    } catch (err) {
+      $("#history-error").textContent = explain(err);
+    }
+  }
+
+  row(job) {
+    const when = new Date(job.createdAt);
+    const count = (job.segments || []).length;
+    const label = `${job.outputFileName || "job"} · ${count} segment${count === 1 ? "" : "s"}`;
+    const link = el("a", { href: `#job=${encodeURIComponent(job.jobId)}`, class: "open" }, label);
+    return el("li", { "data-job": job.jobId, "data-status": job.status },
+      link,
+      el("span", { class: `badge ${job.status}` }, job.status.replace("_", " ")),
+      el("time", { datetime: when.toISOString(), class: "muted" }, when.toLocaleString()));
+  }
+}
