@@ -40,9 +40,10 @@ CREATE_BODY = {
 class RunningStack:
     """`prosync up --port 0` in a child process, found through its state file."""
 
-    def __init__(self, generation_seconds: float = 3.0, wait_scale: str | None = None):
+    def __init__(self, generation_seconds: float = 3.0, wait_scale: str | None = None,
+                 env: dict[str, str] | None = None):
         self.dir = Path(tempfile.mkdtemp(prefix="prosync-bench-stack-"))
-        extra = {"PROSYNC_HOME": str(self.dir)}
+        extra = {"PROSYNC_HOME": str(self.dir), **(env or {})}
         if wait_scale is not None:
             extra["PROSYNC_WAIT_SCALE"] = wait_scale
         env = bench_env(**extra)
@@ -82,7 +83,8 @@ def run(quick: bool = False) -> BenchResult:
                          bar="status p50 <= 3x the health p50 (the floor), keep-alive and new connections")
     modes = {"keep-alive": {}, "new connection": {"connection": "close"}}
     samples = {(mode, name): [] for mode in modes for name in ("health", "create", "status")}
-    with RunningStack() as stack:
+    # every create leaves a job awaiting its uploads: lift the tier's cap on those for the bench user
+    with RunningStack(env={"PROSYNC_TIERS__PRO__MAX_AWAITING_UPLOAD": str(10 * rounds + 100)}) as stack:
         token = stack.info.issue_token("pro", user="bench-pro")
         api = stack.info.api_url
         job_ids: list[str] = []

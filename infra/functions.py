@@ -2,7 +2,7 @@
 
 | name     | VPC | reaches                                                              |
 |----------|-----|----------------------------------------------------------------------|
-| api      | yes | Postgres (proxy, IAM), S3 uploads/ + results/, Step Functions         |
+| api      | yes | Postgres (proxy, IAM), S3 uploads/ + results/, Step Functions; deletes uploads/ |
 | jobstore | yes | Postgres only: every database write of the workflow                  |
 | migrate  | yes | Postgres only: schema migrations from the deploy's custom resource   |
 | submit   | no  | Sync.so (API key secret), presigned GETs of uploads/                 |
@@ -27,7 +27,7 @@ from constructs import Construct
 from infra.config import REPO_ROOT, StackConfig
 from infra.database import Database
 from infra.network import Network
-from infra.storage import Storage
+from infra.storage import UPLOADS_PREFIX, Storage
 
 RUNTIME = lambda_.Runtime.PYTHON_3_14
 ARCHITECTURE = lambda_.Architecture.ARM_64
@@ -161,6 +161,7 @@ class Functions(Construct):
         self._allow(self.api, ["s3:GetObject"], [storage.uploads_arn(), storage.results_arn()])
         self._allow(self.api, ["s3:GetObjectVersion"], [storage.uploads_arn()])
         self._allow(self.api, ["s3:ListBucket"], [storage.media.bucket_arn])
+        self._allow_upload_cleanup(self.api, storage)  # cancel deletes the job's uploads
         self._allow(self.api, ["states:StartExecution"], [self.state_machine_arn])
         self._allow(self.api, ["states:StopExecution", "states:DescribeExecution"], [executions_arn])
 
@@ -179,7 +180,7 @@ class Functions(Construct):
 
         # sweeper: reads the state of job executions; deletes the uploads of jobs it expires.
         self._allow(self.sweeper, ["states:DescribeExecution"], [executions_arn])
-        self._allow(self.sweeper, ["s3:DeleteObject"], [storage.uploads_arn()])
+        self._allow_upload_cleanup(self.sweeper, storage)
 
     @property
     def workflow_functions(self) -> dict[str, lambda_.Function]:
@@ -192,6 +193,13 @@ class Functions(Construct):
 
     def _allow(self, fn: lambda_.Function, actions: list[str], resources: list[str]) -> None:
         fn.add_to_role_policy(iam.PolicyStatement(actions=actions, resources=resources))
+
+    def _allow_upload_cleanup(self, fn: lambda_.Function, storage: Storage) -> None:
+        """prosync.storage.cleanup: list the versions under uploads/ only, delete every one of them."""
+        fn.add_to_role_policy(iam.PolicyStatement(
+            actions=["s3:ListBucketVersions"], resources=[storage.media.bucket_arn],
+            conditions={"StringLike": {"s3:prefix": [f"{UPLOADS_PREFIX}*"]}}))
+        self._allow(fn, ["s3:DeleteObject", "s3:DeleteObjectVersion"], [storage.uploads_arn()])
 
     def _function(self, name: str, environment: dict[str, str]) -> lambda_.Function:
         config, spec = self._config, SPECS[name]

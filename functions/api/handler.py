@@ -27,6 +27,7 @@ from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.metrics import MetricUnit
 
 from prosync import api
+from prosync.api.body import body_text, form_content_type, nesting_exceeds
 from prosync.api.common import DATABASE_UNAVAILABLE
 from prosync.db.connection import get_connection
 from prosync.db.repository import JobRepository
@@ -63,7 +64,7 @@ def _errors(*codes: int) -> dict[int, dict]:
     text = {400: "malformed JSON", 401: "no or invalid token", 403: "free tier",
             404: "no such job (or not yours)", 409: "illegal state change",
             413: "a file is larger than allowed", 415: "not JSON",
-            422: "invalid request", 429: "too many active jobs", 503: "a dependency is unavailable; retry"}
+            422: "invalid request", 429: "too many active jobs (or, at create, jobs awaiting uploads)", 503: "a dependency is unavailable; retry"}
     body = {"application/json": {"model": SegmentValidationError}}
     return {code: {"description": text[code], "content": body} for code in codes}
 
@@ -195,8 +196,9 @@ def openapi_document():  # no return annotation: Powertools would model it
 
 # -- errors: every failure becomes the one error body, here ----------------------------------------
 
-def _error(status: int, code: str, message: str, details: list | None = None) -> Response:
-    return Response(status_code=status, content_type=content_types.APPLICATION_JSON,
+def _error(status: int, code: str, message: str, details: list | None = None,
+           headers: dict[str, str] | None = None) -> Response:
+    return Response(status_code=status, content_type=content_types.APPLICATION_JSON, headers=headers,
                     body={"error": {"code": code, "message": message, "details": details or []}})
 
 
@@ -206,7 +208,9 @@ def _domain_error(exc: ProSyncError) -> Response:
         cause = exc.__cause__
         logger.warning("unavailable", extra={"code": exc.code, "error": exc.message,
                                              "cause": f"{type(cause).__name__}: {cause}" if cause else None})
-    return _error(exc.status, exc.code, exc.message, exc.details)
+    retry_after = getattr(exc, "retry_after", None)
+    headers = {"Retry-After": str(retry_after)} if retry_after is not None else None
+    return _error(exc.status, exc.code, exc.message, exc.details, headers)
 
 
 @app.exception_handler(RequestValidationError)
@@ -260,7 +264,7 @@ def _body_bytes(event: dict) -> int:
     return len(body.encode("utf-8", "surrogatepass"))
 
 
-@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)
+@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP, clear_state=True)
 @tracer.capture_lambda_handler(capture_response=False)
 @metrics.log_metrics(capture_cold_start_metric=True)
 def lambda_handler(event: dict, context: Any) -> dict:
@@ -272,4 +276,10 @@ def lambda_handler(event: dict, context: Any) -> dict:
     if _body_bytes(event) > limit:
         # never parsed: a huge invalid body would make an error answer over Lambda's 6 MB limit
         return _refused_unparsed(413, "payload_too_large", f"the request body is larger than {limit} bytes")
+    if form_content_type(event):  # Powertools would parse it (a multipart type without boundary: 500)
+        return _refused_unparsed(415, "unsupported_media_type", "send the request body as application/json")
+    depth = api_settings().max_json_depth
+    if event.get("body") and nesting_exceeds(body_text(event), depth):
+        # json.loads recurses: 5,000 `[` would be a RecursionError (500)
+        return _refused_unparsed(400, "invalid_json", f"the request body nests deeper than {depth} levels")
     return app.resolve(event, context)

@@ -45,7 +45,7 @@ def _set_tier(event: dict) -> dict:
     return {"userId": user.id, "email": user.email, "tier": user.tier.value}
 
 
-@logger.inject_lambda_context(log_event=False)
+@logger.inject_lambda_context(log_event=False, clear_state=True)
 def lambda_handler(event: dict, context) -> dict:
     if "RequestType" in event:
         return _custom_resource(event)

@@ -12,7 +12,7 @@ logger = Logger(service="prosync-poll")
 tracer = Tracer(service="prosync-poll", patch_modules=("botocore", "httpx"))  # only what it uses: patching all imports every supported library
 
 
-@logger.inject_lambda_context(correlation_id_path="generationId")
+@logger.inject_lambda_context(correlation_id_path="generationId", clear_state=True)
 @tracer.capture_lambda_handler
 def lambda_handler(event, context):
     settings = runtime.settings(PollSettings)

@@ -162,6 +162,10 @@ def test_api_grants(synth):
     assert "/uploads/*" in got and "/results/*" in got
     # the probe reads the version HeadObject saw (GetObject with VersionId needs GetObjectVersion)
     assert render(by_action["s3:GetObjectVersion"]["Resource"]).endswith('"/uploads/*"]]}')
+    # cancel deletes every version of the job's uploads, and only uploads
+    for action in ("s3:DeleteObject", "s3:DeleteObjectVersion"):
+        assert render(by_action[action]["Resource"]).endswith('"/uploads/*"]]}')
+    assert by_action["s3:ListBucketVersions"]["Condition"] == {"StringLike": {"s3:prefix": ["uploads/*"]}}
     name = synth.stack.config.state_machine_name
     assert render(by_action["states:StartExecution"]["Resource"]).endswith(f':stateMachine:{name}"]]}}')
     for action in ("states:StopExecution", "states:DescribeExecution"):

@@ -22,10 +22,14 @@ def test_the_sweeper_reads_executions_and_deletes_only_uploads(synth):
     statements = [s for s in synth.function_statements("sweeper")
                   if not any(a.startswith(("logs:", "xray:", "ec2:")) for a in as_list(s["Action"]))]
     by_action = {a: s for s in statements for a in as_list(s["Action"])}
-    assert set(by_action) == {"states:DescribeExecution", "s3:DeleteObject", "rds-db:connect"}
+    assert set(by_action) == {"states:DescribeExecution", "s3:ListBucketVersions", "s3:DeleteObject",
+                              "s3:DeleteObjectVersion", "rds-db:connect"}
     name = synth.stack.config.state_machine_name
     assert render(by_action["states:DescribeExecution"]["Resource"]).endswith(f':execution:{name}:*"]]}}')
-    assert render(by_action["s3:DeleteObject"]["Resource"]).endswith('"/uploads/*"]]}')
+    for action in ("s3:DeleteObject", "s3:DeleteObjectVersion"):  # every version of an upload
+        assert render(by_action[action]["Resource"]).endswith('"/uploads/*"]]}')
+    listing = by_action["s3:ListBucketVersions"]
+    assert listing["Condition"] == {"StringLike": {"s3:prefix": ["uploads/*"]}}
     env = synth.function("sweeper")[1]["Environment"]["Variables"]
     assert env["MEDIA_BUCKET"] == {"Ref": synth.logical_id(synth.stack.storage.media)}
     assert env["POWERTOOLS_SERVICE_NAME"] == "prosync-sweeper"

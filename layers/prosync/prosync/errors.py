@@ -88,6 +88,17 @@ class TooManyActiveJobs(ProSyncError):
     status, code = 429, "too_many_active_jobs"
 
 
+class TooManyAwaitingUpload(ProSyncError):
+    """Create: the user already has as many jobs awaiting their uploads as the plan allows.
+    `retry_after`: seconds until the oldest of them expires by itself (the answer's Retry-After)."""
+
+    status, code = 429, "too_many_awaiting_upload"
+
+    def __init__(self, message: str, *, retry_after: int, **kwargs: Any):
+        super().__init__(message, **kwargs)
+        self.retry_after = retry_after
+
+
 class ServiceUnavailable(ProSyncError):
     """A dependency (S3, Step Functions) refused or timed out: retrying the same call is safe."""
 

@@ -1,5 +1,6 @@
 """API models with the seed's names: camelCase on the wire (snake_case inside `options`, as Sync.so
-takes them), unknown fields refused (`extra="forbid"` -> 422).
+takes them), unknown fields refused (`extra="forbid"` -> 422). The request models are strict: a JSON
+string is never a number or a boolean, a boolean never a number (an integer is still a valid float).
 
 The models check structure and types only. Every rule of DESIGN §3 (enums, patterns, ranges, tiers,
 overlaps...) lives in `prosync.validation`, so that each rule is one function with one test; the
@@ -66,7 +67,13 @@ class WireModel(BaseModel):
 # -- request -----------------------------------------------------------------------------------
 
 
-class FileDeclaration(WireModel):
+class RequestModel(WireModel):
+    """What a client sends: strict types (`"size": "100"`, `"size": true` -> 422 on that field)."""
+
+    model_config = ConfigDict(strict=True)
+
+
+class FileDeclaration(RequestModel):
     file_name: str = Field(description="the file's name on the user's machine (only its extension is used)",
                            **_doc(maxLength=1024))
     content_type: str = Field(description="the MIME type the browser will send with the upload")
@@ -89,7 +96,7 @@ class AudioInputRequest(FileDeclaration):
     ref_id: str | None = Field(default=None, **_doc(pattern=REF_ID_PATTERN))
 
 
-class SegmentAudioInput(WireModel):
+class SegmentAudioInput(RequestModel):
     """Which audio is spoken, optionally cropped to [startTime, endTime) seconds of that audio."""
 
     ref_id: str
@@ -97,7 +104,7 @@ class SegmentAudioInput(WireModel):
     end_time: float | None = Field(default=None, **_doc(exclusiveMinimum=0))
 
 
-class SegmentRequest(WireModel):
+class SegmentRequest(RequestModel):
     """A time range of the video, in seconds, and the audio spoken over it."""
 
     start_time: float = Field(**_doc(minimum=0))
@@ -108,7 +115,7 @@ class SegmentRequest(WireModel):
 class SyncOptions(BaseModel):
     """Sync.so generation options (snake_case, passed on as they are)."""
 
-    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False, strict=True)
     sync_mode: str | None = Field(default=None, **_doc(enum=list(SYNC_MODES)))
     temperature: float | None = Field(default=None, **_doc(minimum=0, maximum=1))
     active_speaker_detection: bool | None = Field(
@@ -116,7 +123,23 @@ class SyncOptions(BaseModel):
     occlusion_detection_enabled: bool | None = None
 
 
-class ProSyncProcessRequest(WireModel):
+# DESIGN §3's example, in the OpenAPI document for clients (Swagger UI) and fuzzers
+CREATE_EXAMPLE: dict[str, Any] = {
+    "model": "lipsync-2-pro",
+    "video": {"fileName": "talk.mp4", "contentType": "video/mp4", "size": 10485760},
+    "audios": [{"refId": "intro", "fileName": "intro.wav", "contentType": "audio/wav", "size": 480000},
+               {"refId": "outro", "fileName": "outro.mp3", "contentType": "audio/mpeg", "size": 120000}],
+    "segments": [{"startTime": 0.0, "endTime": 2.5, "audioInput": {"refId": "intro"}},
+                 {"startTime": 4.0, "endTime": 6.0,
+                  "audioInput": {"refId": "outro", "startTime": 0.5, "endTime": 2.5}}],
+    "options": {"sync_mode": "cut_off", "temperature": 0.5},
+    "outputFileName": "talk_dubbed",
+}
+
+
+class ProSyncProcessRequest(RequestModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [CREATE_EXAMPLE]})
+
     model: str = Field(default="lipsync-2", **_doc(enum=list(MODELS)))
     video: VideoInputRequest
     audios: list[AudioInputRequest]
@@ -198,6 +221,7 @@ class TierLimitsView(WireModel):
     max_video_bytes: int
     max_audio_bytes: int
     max_active_jobs: int
+    max_awaiting_upload: int = Field(description="jobs created and not yet started (each holds upload URLs)")
     max_speech_seconds_per_segment: float
 
 
@@ -206,6 +230,8 @@ class LimitsResponse(WireModel):
     can_create_jobs: bool
     limits: TierLimitsView | None = Field(description="null for the free tier")
     active_jobs: int
+    awaiting_upload_jobs: int = Field(description="jobs created and not yet started, limited by "
+                                      "`limits.maxAwaitingUpload`")
     video_content_types: list[str]
     audio_content_types: list[str]
     models: list[str]

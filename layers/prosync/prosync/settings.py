@@ -1,12 +1,14 @@
 """Settings: one pydantic-settings model per function, read once at cold start.
 
-Tier limits are settings too (env `PROSYNC_TIERS__PRO__MAX_SEGMENTS=6` and so on), never constants in code.
+Tier limits are settings too (env `PROSYNC_TIERS__PRO__MAX_SEGMENTS=6` and so on), never constants in code:
+one variable changes one limit, the tier's other limits keep their defaults.
 """
 
 from enum import StrEnum
 from functools import lru_cache
+from typing import Any
 
-from pydantic import BaseModel, Field
+from pydantic import AliasChoices, BaseModel, Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 MIB = 1024 * 1024
@@ -19,19 +21,34 @@ class Tier(StrEnum):
 
 
 class TierLimits(BaseModel):
-    max_segments: int
-    max_video_bytes: int
-    max_audio_bytes: int
-    max_active_jobs: int
+    max_segments: int = Field(ge=1)
+    max_video_bytes: int = Field(ge=1)
+    max_audio_bytes: int = Field(ge=1)
+    max_active_jobs: int = Field(ge=1)  # queued or running at once
+    max_awaiting_upload: int = Field(ge=1)  # created and not yet started (each holds presigned POSTs)
 
 
 class TierSettings(BaseModel):
     pro: TierLimits = TierLimits(
-        max_segments=5, max_video_bytes=500 * MIB, max_audio_bytes=100 * MIB, max_active_jobs=3
+        max_segments=5, max_video_bytes=500 * MIB, max_audio_bytes=100 * MIB, max_active_jobs=3,
+        max_awaiting_upload=5,
     )
     enterprise: TierLimits = TierLimits(
-        max_segments=10, max_video_bytes=2048 * MIB, max_audio_bytes=250 * MIB, max_active_jobs=10
+        max_segments=10, max_video_bytes=2048 * MIB, max_audio_bytes=250 * MIB, max_active_jobs=10,
+        max_awaiting_upload=10,
     )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _fill_defaults(cls, data: Any) -> Any:
+        """A tier given in part (one env variable) keeps its defaults for the rest."""
+        if not isinstance(data, dict):
+            return data
+        merged = dict(data)
+        for name, field in cls.model_fields.items():
+            if isinstance(data.get(name), dict):
+                merged[name] = {**field.default.model_dump(), **data[name]}
+        return merged
 
     def for_tier(self, tier: Tier) -> TierLimits | None:
         """Limits of a paying tier; None for the free tier (it may not create jobs)."""
@@ -97,9 +114,14 @@ class SyncWebhookSettings(_Base):
 
 class ApiSettings(DatabaseSettings, StorageSettings, SyncQueueSettings, SyncWebhookSettings):
     state_machine_arn: str = "arn:aws:states:us-east-1:123456789012:stateMachine:prosync-dev-jobs"
-    tiers: TierSettings = TierSettings()
+    tiers: TierSettings = Field(default_factory=TierSettings,
+                                validation_alias=AliasChoices("prosync_tiers", "tiers"))
     max_speech_seconds_per_segment: float = 300.0
     max_body_bytes: int = Field(default=64 * 1024, ge=1024)  # a full 10-segment request is ~25 KB
+    max_json_depth: int = Field(default=32, ge=4)  # nesting of the JSON body (a create request has 4)
+    # when the sweeper expires a job still awaiting its uploads (SweeperSettings, same variable):
+    # what a 429 for too many such jobs tells the user
+    sweep_expire_after_seconds: int = Field(default=24 * 3600, ge=900)
 
 
 # Expected Sync.so generation time per second of media, by model (shared/reference/syncso-api.md §3:

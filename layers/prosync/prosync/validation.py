@@ -9,8 +9,8 @@ from collections.abc import Callable, Mapping, Sequence
 from pathlib import PurePosixPath
 
 from prosync.errors import (
-    Loc, PayloadTooLarge, ProSyncError, TierForbidden, TooManyActiveJobs, UploadInvalid, UploadMissing,
-    ValidationFailed, detail, merge)
+    Loc, PayloadTooLarge, ProSyncError, TierForbidden, TooManyActiveJobs, TooManyAwaitingUpload,
+    UploadInvalid, UploadMissing, ValidationFailed, detail, merge)
 from prosync.models import (
     AUDIO_TYPES, CONTAINERS, MODELS, OUTPUT_FILE_NAME_PATTERN, REF_ID_PATTERN, SYNC_MODES, VIDEO_TYPES,
     AudioInputRequest, FileDeclaration, ProSyncProcessRequest, SegmentRequest, SyncOptions,
@@ -32,6 +32,19 @@ def check_active_jobs(active: int, limits: TierLimits) -> None:
     if active >= limits.max_active_jobs:
         raise TooManyActiveJobs(f"{active} of your jobs are running; your plan allows "
                                 f"{limits.max_active_jobs} at once: wait for one to finish or cancel one")
+
+
+def check_awaiting_upload(awaiting: int, limits: TierLimits, *, seconds_to_expiry: float,
+                          expire_after_seconds: float) -> None:
+    """At most `max_awaiting_upload` jobs created and not yet started (each holds presigned POSTs
+    for its files): 429, with Retry-After = when the oldest of them expires by itself."""
+    if awaiting < limits.max_awaiting_upload:
+        return
+    hours = expire_after_seconds / 3600
+    raise TooManyAwaitingUpload(
+        f"{awaiting} of your jobs are waiting for their uploads; your plan allows "
+        f"{limits.max_awaiting_upload}: start one, cancel one, or wait until one expires "
+        f"({hours:g} h after it was created)", retry_after=max(1, math.ceil(seconds_to_expiry)))
 
 
 def check_segment_count(segments: Sequence[SegmentRequest], max_segments: int, root: Loc = BODY) -> None:

@@ -1,5 +1,6 @@
 """POST /sync/pro-job/{job_id}/cancel: mark the job canceled (the database is the truth: every later
-workflow write is refused), then stop its execution. 409 when the job already ended."""
+workflow write is refused), then stop its execution and delete its uploads (every version; a failure
+is logged only: the lifecycle rule on uploads/ is the backstop). 409 when the job already ended."""
 
 import logging
 from uuid import UUID
@@ -13,6 +14,7 @@ from prosync.errors import IllegalState
 from prosync.jobs.status import JobStatus
 from prosync.models import SegmentJobStatus
 from prosync.settings import ApiSettings
+from prosync.storage.cleanup import delete_uploads
 
 log = logging.getLogger(__name__)
 
@@ -27,6 +29,7 @@ def cancel_job(caller: Caller, job_id: UUID, *, repo: JobRepository,
         raise _ended(owned_job(repo, caller, job.id).status)
     if moved.execution_arn:
         stop_execution(moved.execution_arn)
+    delete_uploads(client("s3"), settings.media_bucket, moved)
     return job_status(moved, settings)
 
 

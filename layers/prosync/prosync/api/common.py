@@ -9,19 +9,21 @@ from uuid import UUID
 
 import psycopg
 
+from prosync.api.public_errors import public_code, public_error
 from prosync.db.records import JobEvent, JobRecord
 from prosync.db.repository import JobRepository
 from prosync.errors import JobNotFound, ValidationFailed
 from prosync.jobs.status import STAGE, JobStatus
-from prosync.models import JobError, JobHistoryEntry, SegmentJobStatus
+from prosync.models import JobHistoryEntry, SegmentJobStatus
 from prosync.settings import ApiSettings
 from prosync.storage.presign import presign_download
 
 # A dropped or unreachable database: the handler answers 503 (the next request reconnects).
 DATABASE_UNAVAILABLE: tuple[type[Exception], ...] = (psycopg.OperationalError,)
 # What of a job event's detail a user sees (an allow-list: the workflow also records its execution
-# ARN, with the account id, and the result's S3 key, which are ours).
-PUBLIC_EVENT_DETAIL = frozenset({"created", "step", "by", "generationId", "error", "code", "size", "duration"})
+# ARN, with the account id, the result's S3 key and the failure's exception name, which are ours);
+# `code` is shown as the status answer's error shows it (prosync.api.public_errors).
+PUBLIC_EVENT_DETAIL = frozenset({"created", "step", "by", "generationId", "code", "size", "duration"})
 
 
 @dataclass(frozen=True)
@@ -49,13 +51,12 @@ def job_status(job: JobRecord, settings: ApiSettings,
             bucket=settings.media_bucket, key=job.result_key, expires_in=settings.result_url_expiry_seconds,
             download_name=f"{job.output_file_name}.mp4" if job.output_file_name else None)
     error = None
-    if job.error_code or job.error_message:
-        error = JobError(code=job.error_code or "error", message=job.error_message or "")
+    if job.error_code or job.error_message:  # our code and a safe message; the row keeps the details
+        error = public_error(job.error_code, job.error_message)
     history = None
     if events is not None:
         history = [JobHistoryEntry(at=e.at, from_status=e.from_status, to_status=e.to_status,
-                                   detail={k: v for k, v in e.detail.items() if k in PUBLIC_EVENT_DETAIL})
-                   for e in events]
+                                   detail=public_detail(e.detail)) for e in events]
     return SegmentJobStatus(
         job_id=job.id, status=job.status, stage=job.stage, progress=STAGE[job.status][1], model=job.model,
         segments=job.segments_data, output_file_name=job.output_file_name,
@@ -63,6 +64,10 @@ def job_status(job: JobRecord, settings: ApiSettings,
         error=error, created_at=job.created_at, updated_at=job.updated_at, started_at=job.started_at,
         completed_at=job.completed_at, history=history,
     )
+
+
+def public_detail(detail: dict) -> dict:
+    return {k: public_code(v) if k == "code" else v for k, v in detail.items() if k in PUBLIC_EVENT_DETAIL}
 
 
 def encode_cursor(job: JobRecord) -> str:

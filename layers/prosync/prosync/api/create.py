@@ -13,7 +13,7 @@ from prosync.jobs.status import JobStatus
 from prosync.models import ProSyncProcessRequest, ProSyncProcessResponse, UploadTargets
 from prosync.settings import ApiSettings
 from prosync.storage.presign import audio_slot, presign_upload, upload_key, video_slot
-from prosync.validation import check_active_jobs, validate_create
+from prosync.validation import check_active_jobs, check_awaiting_upload, validate_create
 
 IDEMPOTENCY_KEY = re.compile(r"[\x21-\x7e]{1,255}")  # printable ASCII, no spaces
 
@@ -21,7 +21,9 @@ IDEMPOTENCY_KEY = re.compile(r"[\x21-\x7e]{1,255}")  # printable ASCII, no space
 def create_job(caller: Caller, request: ProSyncProcessRequest, *, repo: JobRepository,
                settings: ApiSettings, idempotency_key: str | None = None) -> ProSyncProcessResponse:
     """Create a job awaiting its uploads. With an `Idempotency-Key` already used by this caller, the
-    same job is returned (with fresh presigned POSTs); used with a different request, 422."""
+    same job is returned (with fresh presigned POSTs); used with a different request, 422. A caller
+    with `max_awaiting_upload` jobs not yet started gets 429 (counted under the user's row lock, so
+    concurrent creates cannot both pass); a replay is answered whatever the count."""
     if idempotency_key is not None and not IDEMPOTENCY_KEY.fullmatch(idempotency_key):
         raise ValidationFailed.at(["header", "Idempotency-Key"], "Idempotency-Key must be 1-255 printable "
                                   "ASCII characters without spaces")
@@ -35,7 +37,16 @@ def create_job(caller: Caller, request: ProSyncProcessRequest, *, repo: JobRepos
             return _replay(existing, new, settings)
     check_active_jobs(repo.count_active(caller.user_id), limits)
     uploads = presign_all(new.inputs, settings)  # before the insert: a signing failure writes nothing
-    job, created = repo.create_job(new)
+    with repo.user_locked(caller.user_id):  # concurrent creates of this user count and insert one at a time
+        if idempotency_key is not None:  # the same key's request that held the lock may have made it
+            existing = repo.find_by_idempotency_key(caller.user_id, idempotency_key)
+            if existing is not None:
+                return _replay(existing, new, settings)
+        expire_after = settings.sweep_expire_after_seconds
+        awaiting, seconds_to_expiry = repo.awaiting_upload(caller.user_id, expire_after)
+        check_awaiting_upload(awaiting, limits, seconds_to_expiry=seconds_to_expiry,
+                              expire_after_seconds=expire_after)
+        job, created = repo.create_job(new)
     if not created:  # a concurrent request with the same key won the insert
         return _replay(job, new, settings)
     return ProSyncProcessResponse(job_id=job.id, status=job.status, uploads=uploads)

@@ -40,10 +40,13 @@ def get_limits(caller: Caller, *, repo: JobRepository, settings: ApiSettings) ->
     if limits is not None:
         view = TierLimitsView(max_segments=limits.max_segments, max_video_bytes=limits.max_video_bytes,
                               max_audio_bytes=limits.max_audio_bytes, max_active_jobs=limits.max_active_jobs,
+                              max_awaiting_upload=limits.max_awaiting_upload,
                               max_speech_seconds_per_segment=settings.max_speech_seconds_per_segment)
+    awaiting, _ = repo.awaiting_upload(caller.user_id, settings.sweep_expire_after_seconds)
     return LimitsResponse(
         tier=user.tier, can_create_jobs=limits is not None, limits=view,
-        active_jobs=repo.count_active(caller.user_id), video_content_types=list(VIDEO_TYPES),
+        active_jobs=repo.count_active(caller.user_id), awaiting_upload_jobs=awaiting,
+        video_content_types=list(VIDEO_TYPES),
         audio_content_types=list(AUDIO_TYPES), models=list(MODELS),
         upload_url_expiry_seconds=settings.upload_url_expiry_seconds,
     )

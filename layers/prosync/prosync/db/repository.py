@@ -133,6 +133,17 @@ class JobRepository:
         ).fetchone()
         return row["n"]
 
+    def awaiting_upload(self, user_id: str, expire_after_seconds: float) -> tuple[int, float]:
+        """(how many of the user's jobs await their uploads, seconds until the oldest of them is
+        `expire_after_seconds` unchanged: when the sweeper may expire it; 0 when there is none)."""
+        row = self.conn.execute(
+            "SELECT count(*) AS n, COALESCE(EXTRACT(EPOCH FROM min(updated_at)"
+            " + make_interval(secs => %s) - now()), 0)::float8 AS seconds"
+            " FROM video_jobs WHERE user_id = %s AND status = %s",
+            (expire_after_seconds, user_id, JobStatus.AWAITING_UPLOAD.value),
+        ).fetchone()
+        return row["n"], max(0.0, row["seconds"])
+
     def unchanged_for(self, statuses: Iterable[JobStatus], seconds: float, limit: int) -> list[JobRecord]:
         """Jobs in one of `statuses` whose row has not changed for `seconds` (the database's clock),
         oldest first, at most `limit`: the sweeper's access path, on the partial index of unfinished

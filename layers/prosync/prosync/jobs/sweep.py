@@ -1,12 +1,9 @@
 """The sweeper: each run ends the jobs that nothing else will ever move again.
 
-(a) `awaiting_upload` unchanged for `sweep_expire_after_seconds` (24 h) -> `expired`; its upload keys
-    (from `inputs`, all under `uploads/`) are deleted. The bucket's lifecycle would remove them later.
-    The media bucket is versioned, so a delete adds a delete marker: the key answers 404 at once, and
-    the bytes (now noncurrent versions) go with the lifecycle rule that expires noncurrent versions
-    after a day (and then the expired delete marker). Versions are not deleted one by one: that would
-    need ListBucketVersions and DeleteObjectVersion, and nothing can still read them (a job that never
-    started recorded no version id, so no presigned URL names one).
+(a) `awaiting_upload` unchanged for `sweep_expire_after_seconds` (24 h) -> `expired`; its uploads
+    (the keys of `inputs`, all under `uploads/`) are deleted with every version
+    (`prosync.storage.cleanup`, which a user's cancel uses too). The bucket's lifecycle would remove
+    them later.
 (b) `queued` unchanged for `sweep_stalled_after_seconds` (15 min) whose execution does not exist (a
     start stopped between its update and StartExecution and was never retried) -> `failed`
     `workflow_not_started`.
@@ -36,7 +33,7 @@ from prosync.db.records import JobRecord
 from prosync.db.repository import JobRepository
 from prosync.jobs.status import JobStatus
 from prosync.settings import SweeperSettings
-from prosync.storage.presign import UPLOAD_PREFIX
+from prosync.storage.cleanup import delete_uploads
 from prosync.workflow.jobstore import describe_failure  # the Catch path's reading of error and cause
 
 log = logging.getLogger(__name__)
@@ -86,31 +83,6 @@ def expire_abandoned(repo: JobRepository, settings: SweeperSettings, s3, counts:
         counts.expired += 1
         if not delete_uploads(s3, settings.media_bucket, job):
             counts.errors += 1
-
-
-def upload_keys(job: JobRecord) -> list[str]:
-    """The job's upload keys (never anything outside `uploads/`, whatever the row says)."""
-    inputs = job.inputs or {}
-    entries = [inputs.get("video") or {}, *(inputs.get("audios") or {}).values()]
-    return [e["key"] for e in entries if str(e.get("key", "")).startswith(f"{UPLOAD_PREFIX}/")]
-
-
-def delete_uploads(s3, bucket: str, job: JobRecord) -> bool:
-    """Delete the job's upload objects (a key with no object is fine); False when S3 refused any.
-    In the versioned bucket this hides them (delete markers); the lifecycle removes the data."""
-    keys = upload_keys(job)
-    if not keys:
-        return True
-    try:
-        objects = [{"Key": key} for key in keys]
-        answer = s3.delete_objects(Bucket=bucket, Delete={"Objects": objects, "Quiet": True})
-    except (ClientError, BotoCoreError) as exc:
-        log.warning("deleting the uploads of expired job %s failed: %s", job.id, exc)
-        return False
-    if answer.get("Errors"):
-        log.warning("deleting the uploads of expired job %s failed: %s", job.id, answer["Errors"])
-        return False
-    return True
 
 
 def fail_stalled(repo: JobRepository, settings: SweeperSettings, sfn, counts: SweepCounts) -> None:
