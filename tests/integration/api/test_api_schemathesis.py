@@ -96,7 +96,8 @@ def stack(pg_server, tmp_path_factory):
 
 def config_file(job_ids: list[str], path: Path) -> Path:
     values = ", ".join(json.dumps(i) for i in job_ids)
-    path.write_text(f'[dictionaries.jobs]\nvalues = [{values}]\n\n'
+    path.write_text('[cache]\nenabled = false\n\n'  # no state kept between runs (none in the repo)
+                    f'[dictionaries.jobs]\nvalues = [{values}]\n\n'
                     '[parameters]\n"path.job_id" = { dictionary = "jobs", probability = 0.5 }\n')
     return path
 
