@@ -44,7 +44,7 @@ def check_awaiting_upload(awaiting: int, limits: TierLimits, *, seconds_to_expir
     raise TooManyAwaitingUpload(
         f"{awaiting} of your jobs are waiting for their uploads; your plan allows "
         f"{limits.max_awaiting_upload}: start one, cancel one, or wait until one expires "
-        f"({hours:g} h after it was created)", retry_after=max(1, math.ceil(seconds_to_expiry)))
+        f"({hours:g} h after its last change)", retry_after=max(1, math.ceil(seconds_to_expiry)))
 
 
 def check_segment_count(segments: Sequence[SegmentRequest], max_segments: int, root: Loc = BODY) -> None:

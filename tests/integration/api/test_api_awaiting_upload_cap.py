@@ -37,9 +37,9 @@ def test_one_over_the_cap_is_429_with_retry_after_and_writes_nothing(api):
     assert answer.status == 429 and answer.code == "too_many_awaiting_upload", answer.body
     message = answer.body["error"]["message"]
     assert "5 of your jobs are waiting for their uploads" in message
-    assert "start one, cancel one, or wait until one expires (24 h after it was created)" in message
+    assert "start one, cancel one, or wait until one expires (24 h after its last change)" in message
     retry_after = int(answer.headers["Retry-After"])
-    assert 24 * 3600 - 120 < retry_after <= 24 * 3600  # the oldest job expires 24 h after its creation
+    assert 24 * 3600 - 120 < retry_after <= 24 * 3600  # the oldest job expires 24 h after its last change
     assert api.job_rows() == PRO.max_awaiting_upload
 
 
