@@ -140,6 +140,7 @@ export class JobForm {
       seg.audio = audio ? audio.key : null;
       this.changed();
     };
+    seg.row.addEventListener("focusin", () => this.choose(this.segments.indexOf(seg)));
     seg.row.addEventListener("input", read);
     seg.row.addEventListener("change", read);
     remove.addEventListener("click", () => {
@@ -156,7 +157,19 @@ export class JobForm {
     return seg;
   }
 
-  // Set a segment's times from elsewhere (the preview's I/O keys), as if typed.
+  // The segment the preview's keys, the timeline's colour and the crop editor act on.
+  choose(i) {
+    const select = $("#preview-segment");
+    if (select.value !== String(i)) { select.value = String(i); this.changed(); }
+  }
+
+  setCrop(seg, { start, end }) {
+    seg.row.querySelector("[name=cropStart]").value = start === null ? "" : String(start);
+    seg.row.querySelector("[name=cropEnd]").value = end === null ? "" : String(end);
+    seg.row.dispatchEvent(new Event("change"));
+  }
+
+  // Set a segment's times from elsewhere (the preview's I/O keys, the timeline), as if typed.
   setTimes(seg, { start, end }) {
     if (start !== undefined) seg.row.querySelector("[name=startTime]").value = String(start);
     if (end !== undefined) seg.row.querySelector("[name=endTime]").value = String(end);

@@ -5,6 +5,7 @@
 // "Hear it" plays the chosen segment's audio (its crop) over the muted video before paying.
 import { el } from "./dom.js";
 import { FALLBACK_FPS, timecode } from "./media.js";
+import { Timeline } from "./timeline.js";
 
 const $ = (sel) => document.querySelector(sel);
 
@@ -16,13 +17,16 @@ export class Preview {
     this.audio = new Audio();
     this.scrub = $("#scrubber");
     this.video.addEventListener("timeupdate", () => this.tick());
+    this.video.addEventListener("seeked", () => this.tick());
     this.video.addEventListener("loadedmetadata", () => { this.scrub.max = String(this.video.duration); this.tick(); });
     this.scrub.addEventListener("input", () => { this.video.currentTime = Number(this.scrub.value); });
     $("#preview").addEventListener("keydown", (e) => this.key(e));
     $("#play").addEventListener("click", () => this.toggle());
     $("#hear").addEventListener("click", () => this.hear());
     $("#video-file").addEventListener("change", (e) => this.load(e.target.files[0] || null));
-    form.onChangeHooks = [...(form.onChangeHooks || []), () => this.refreshSegments()];
+    $("#preview-segment").addEventListener("change", () => form.changed());
+    form.onChangeHooks = [() => this.refreshSegments(), ...(form.onChangeHooks || [])];
+    this.timeline = new Timeline(form, this.video, () => this.chosen());
   }
 
   get fps() { return (this.form.video && this.form.video.fps) || FALLBACK_FPS; }
@@ -32,6 +36,7 @@ export class Preview {
     this.url = file ? URL.createObjectURL(file) : null;
     $("#preview").hidden = !file;
     if (file) this.video.src = this.url; else this.video.removeAttribute("src");
+    this.timeline.load(file);
   }
 
   tick() {

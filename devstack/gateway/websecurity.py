@@ -23,6 +23,11 @@ from urllib.parse import urlsplit
 API_ORIGINS_META = "prosync-api-origins"
 CSP_META = "content-security-policy"
 DEPLOYED_STORAGE_ORIGINS = ("https://*.amazonaws.com",)
+# The one inline style the page allows, by hash: the <style> wavesurfer.js 7.12.12 (web/vendor, the
+# timeline) puts in its shadow root, at the page's waveform height (64 px). A hash allows exactly that
+# text and nothing else (no 'unsafe-inline'); tests/unit/web/test_vendor.py recomputes it from the
+# vendored file, so a new version or height that changes the text fails there, not in a browser.
+WAVESURFER_STYLE_HASH = "'sha256-fF0LBso7Nz75zaFRDBUefBDvPe19hjaiDnnc8lt+2Js='"
 
 
 def origin_of(url: str) -> str:
@@ -46,7 +51,7 @@ class WebSecurity:
         directives = {
             "default-src": ["'self'"],
             "script-src": ["'self'"],
-            "style-src": ["'self'"],
+            "style-src": ["'self'", WAVESURFER_STYLE_HASH],
             "img-src": ["'self'", "data:"],
             "media-src": ["'self'", "blob:", *self.storage_origins],
             "connect-src": ["'self'", *self.api_origins, *self.storage_origins],
