@@ -160,3 +160,15 @@ def test_390_px_wide_without_horizontal_scroll(editor, local_stack, media):
     finally:
         editor.screenshot(ARTIFACTS / "editor-390px.png")
         editor.page("Emulation.clearDeviceMetricsOverride")
+
+
+def test_removing_an_audio_never_switches_a_segment_to_another(editor, local_stack, media):
+    choose_files(editor, media)
+    fill_segment(editor, 0, 0, 2, "b")
+    editor.evaluate("document.querySelector('#audios tr[data-ref=b] button').click()")
+    editor.wait_for("document.querySelectorAll('#audios tbody tr').length === 1")
+    assert editor.evaluate("document.querySelector('#segments select').value") == ""  # not 'a'
+    editor.evaluate("document.querySelector('#submit').click()")
+    editor.wait_for("!!document.querySelector('[data-loc=\"segments.0.audioInput.refId\"].invalid')")
+    assert "removed" in text(editor, '[data-loc="segments.0.audioInput.refId"] .error')
+    assert uploads(editor, local_stack) == 0
