@@ -18,3 +18,8 @@ cp "$ws/LICENSE" "$root/web/vendor/wavesurfer.js/LICENSE"
 axe="$work/node_modules/axe-core"
 mkdir -p "$root/tests/e2e/vendor/axe-core"
 cp "$axe/axe.min.js" "$axe/LICENSE" "$axe/LICENSE-3RD-PARTY.txt" "$root/tests/e2e/vendor/axe-core/"
+oidc="$work/node_modules/oidc-client-ts"
+mkdir -p "$root/web/vendor/oidc-client-ts"
+cp "$oidc/dist/browser/oidc-client-ts.min.js" "$oidc/LICENSE" "$root/web/vendor/oidc-client-ts/"
+# the browser build bundles jwt-decode (MIT): its licence goes beside it
+cp "$work/node_modules/jwt-decode/LICENSE" "$root/web/vendor/oidc-client-ts/LICENSE-jwt-decode"
