@@ -109,9 +109,35 @@ def _make_invoke(handlers: dict[str, Callable]):
     return invoke
 
 
+def _stop_like_aws():
+    """Two patches so StopExecution behaves as on AWS while a `.waitForTaskToken` Task waits: moto
+    lets the wait run on to its timeout, then records that late States.Timeout as the execution's
+    failure (FAILED instead of ABORTED). Here a stop wakes every callback wait of the execution, and an
+    error after the stop no longer replaces the stop."""
+    from moto.stepfunctions.parser.asl.eval.environment import Environment
+    from moto.stepfunctions.parser.asl.eval.program_state import ProgramStopped
+
+    set_error, set_stop = Environment.set_error, Environment.set_stop
+
+    def set_error_unless_stopped(self, error):
+        if not isinstance(self.program_state(), ProgramStopped):
+            set_error(self, error)
+
+    def set_stop_and_wake_callbacks(self, stop_date, cause, error):
+        set_stop(self, stop_date, cause, error)
+        for endpoint in list(self.callback_pool_manager._pool.values()):
+            endpoint.interrupt_all()
+
+    return [mock.patch.object(Environment, "set_error", set_error_unless_stopped),
+            mock.patch.object(Environment, "set_stop", set_stop_and_wake_callbacks)]
+
+
 @contextlib.contextmanager
-def patched_moto(handlers: dict[str, Callable] | None = None, no_sleep: bool = True) -> Iterator[None]:
-    """Lambda Invoke -> our handlers; with no_sleep, Wait states and Retry back-off return at once."""
+def patched_moto(handlers: dict[str, Callable] | None = None, no_sleep: bool = True,
+                 real_waits: bool = False) -> Iterator[None]:
+    """Lambda Invoke -> our handlers; StopExecution as on AWS (`_stop_like_aws`); with no_sleep, Retry
+    back-off returns at once, and so do Wait states unless real_waits (a test that needs time to pass
+    between two claims of a queued job, say)."""
     from moto.awslambda_simple.models import LambdaSimpleBackend
     from moto.stepfunctions.parser.asl.component.common.retry import retrier_decl
     from moto.stepfunctions.parser.asl.component.state.wait.wait_function import wait_function
@@ -119,9 +145,12 @@ def patched_moto(handlers: dict[str, Callable] | None = None, no_sleep: bool = T
     with contextlib.ExitStack() as stack:
         stack.enter_context(mock.patch.object(LambdaSimpleBackend, "invoke",
                                               _make_invoke(handlers or import_handlers())))
-        if no_sleep:
+        for patch in _stop_like_aws():
+            stack.enter_context(patch)
+        if no_sleep and not real_waits:
             stack.enter_context(mock.patch.object(wait_function.WaitFunction, "_wait_interval",
                                                   lambda self, env, wait_seconds: None))
+        if no_sleep:
             no_time = SimpleNamespace(sleep=lambda seconds: None)
             stack.enter_context(mock.patch.object(retrier_decl, "time", no_time))
         yield
@@ -223,9 +252,10 @@ class LocalAwsServer(LocalAws):
     """
 
     def __init__(self, host: str = "127.0.0.1", port: int = 0, handlers: dict[str, Callable] | None = None,
-                 no_sleep: bool = False, region: str = REGION) -> None:
+                 no_sleep: bool = False, region: str = REGION, real_waits: bool = False) -> None:
         super().__init__(None, region)
         self.host, self.port, self.handlers, self.no_sleep = host, port, handlers, no_sleep
+        self.real_waits = real_waits
         self._stack: contextlib.ExitStack | None = None
 
     def start(self) -> LocalAwsServer:
@@ -235,7 +265,7 @@ class LocalAwsServer(LocalAws):
         _check_port_free(self.host, self.port)  # moto's start() waits for ever when its bind fails
         with contextlib.ExitStack() as stack:  # a failure below undoes what was set up so far
             stack.enter_context(mock.patch.dict(default_user_config, {**default_user_config, **MOTO_CONFIG}))
-            stack.enter_context(patched_moto(self.handlers, self.no_sleep))
+            stack.enter_context(patched_moto(self.handlers, self.no_sleep, self.real_waits))
             server = ThreadedMotoServer(ip_address=self.host, port=self.port, verbose=False)
             server.start()
             stack.callback(server.stop)

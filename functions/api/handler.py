@@ -9,9 +9,12 @@ Imports only `prosync.*`, Powertools and the standard library: this file is `han
 on Lambda and `functions.api.handler` in tests and the local stack.
 """
 
+import base64
 import json
 import os
 import warnings
+from datetime import UTC, datetime
+from functools import cache
 from typing import Annotated, Any
 from uuid import UUID
 
@@ -36,8 +39,8 @@ from prosync.jobs.status import JobStatus
 from prosync.models import (
     HealthResponse, JobList, LimitsResponse, ProSyncProcessRequest, ProSyncProcessResponse, SegmentJobStatus,
     SegmentValidationError)
-from prosync.routes import PREFIX
-from prosync.settings import api_settings
+from prosync.routes import PREFIX, WEBHOOK_PATH
+from prosync.settings import WorkflowTimingSettings, api_settings
 
 SERVICE = os.environ.get("POWERTOOLS_SERVICE_NAME", "prosync-api")
 logger = Logger(service=SERVICE)
@@ -71,7 +74,7 @@ def _errors(*codes: int) -> dict[int, dict]:
 
 # -- the caller and the job store ----------------------------------------------------------------
 
-PUBLIC_PATHS = ("/health", "/swagger", "/openapi.json")  # (also under the prefix and a stage): no caller needed
+PUBLIC_PATHS = ("/health", "/swagger", "/openapi.json", WEBHOOK_PATH)  # (also under the prefix and a stage): no caller needed
 
 
 def caller_of(event: dict) -> api.Caller | None:
@@ -171,6 +174,39 @@ def cancel_job(job_id: UUID) -> SegmentJobStatus:
             responses=_errors(401))
 def limits() -> LimitsResponse:
     return api.get_limits(caller(), repo=repo(), settings=api_settings())
+
+
+@router.post(WEBHOOK_PATH, summary="Sync.so's generation webhook (no bearer token: Sync-Signature is checked)",
+             tags=["webhooks"], responses={
+                 200: {"description": "taken: `action` says what it did (woke, filed, progress, stale, ignored)"},
+                 **_errors(400, 401, 503)})
+def syncso_webhook():  # no return annotation: the answer is built here, not modelled
+    """Verify `Sync-Signature` over the raw body; resume the execution waiting on that generation."""
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    from prosync.syncso.webhooks import WebhookPayloadInvalid, WebhookSignatureInvalid
+    from prosync.workflow import callback
+
+    event = app.current_event
+    raw = base64.b64decode(event.body or "") if event.is_base64_encoded else (event.body or "").encode()
+    now = datetime.now(UTC)
+    try:  # the signature first: an unsigned request costs no database connection
+        generation = callback.verified(raw, event.headers.get("sync-signature"), api_settings(), now)
+        answer = callback.receive_webhook(generation, raw, repo=repo(), timing=_timing(), now=now)
+    except WebhookSignatureInvalid as exc:
+        logger.warning("webhook refused", extra={"reason": exc.reason})
+        metrics.add_metric(name="WebhooksRefused", unit=MetricUnit.Count, value=1)
+        return _error(401, "invalid_signature", "the Sync-Signature header does not sign this body")
+    except WebhookPayloadInvalid as exc:
+        return _error(400, "invalid_payload", str(exc)[:500])
+    except (BotoCoreError, ClientError) as exc:  # Step Functions unreachable: the poll fallback still runs
+        logger.warning("webhook: SendTaskSuccess failed", extra={"error": f"{type(exc).__name__}: {exc}"})
+        return _error(503, "workflow_unavailable", "could not resume the job's workflow; retry")
+    metrics.add_metric(name=f"Webhooks{answer['action'].capitalize()}", unit=MetricUnit.Count, value=1)
+    return Response(status_code=200, content_type=content_types.APPLICATION_JSON, body=answer)
+
+
+_timing = cache(WorkflowTimingSettings)  # how a webhook's poll state is advanced (deadline, schedule)
 
 
 @router.get("/health", summary="Liveness", tags=["health"])

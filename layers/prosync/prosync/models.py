@@ -191,6 +191,14 @@ class JobHistoryEntry(WireModel):
     detail: dict[str, Any] = Field(default_factory=dict)
 
 
+class EstimatedCost(WireModel):
+    """Sync.so's estimate for the job's generation (`POST /v2/analyze/cost`, asked by submit)."""
+
+    usd: float
+    model: str
+    media_seconds: float = Field(description="seconds of video Sync.so renders")
+
+
 class SegmentJobStatus(WireModel):
     job_id: UUID
     status: JobStatus
@@ -209,6 +217,12 @@ class SegmentJobStatus(WireModel):
     completed_at: datetime | None = None
     history: list[JobHistoryEntry] | None = Field(default=None,
                                                   description="status changes (status route only)")
+    queue_position: int | None = Field(default=None, description="place in line for one of the organisation's "
+                                       "Sync.so slots (1 = next); null unless queued (status route only)")
+    attempt: int = Field(default=0, description="Sync.so attempts made so far (a retried generation is a new one)")
+    sync_progress_percent: int | None = Field(default=None, description="Sync.so's own percent of the current "
+                                              "generation, when it reported one")
+    estimated_cost: EstimatedCost | None = None
 
 
 class JobList(WireModel):
@@ -225,6 +239,14 @@ class TierLimitsView(WireModel):
     max_speech_seconds_per_segment: float
 
 
+class SyncConcurrencyView(WireModel):
+    """The organisation's Sync.so concurrency: generations at once (plan limit), in use, jobs in line."""
+
+    limit: int
+    in_use: int
+    queued: int
+
+
 class LimitsResponse(WireModel):
     tier: Tier
     can_create_jobs: bool
@@ -236,6 +258,8 @@ class LimitsResponse(WireModel):
     audio_content_types: list[str]
     models: list[str]
     upload_url_expiry_seconds: int
+    sync_concurrency: SyncConcurrencyView | None = Field(default=None, description="Sync.so slots of the "
+                                                         "organisation (shared by every user)")
 
 
 class ErrorDetail(WireModel):

@@ -5,7 +5,9 @@ Pure data on purpose: importing it costs nothing and pulls in no AWS or CDK code
 """
 
 PREFIX = "/api/v1"
-PUBLIC_ROUTES = [("GET", "/health"), ("GET", "/swagger"), ("GET", "/openapi.json")]
+PUBLIC_ROUTES = [("GET", "/health"), ("GET", "/swagger"), ("GET", "/openapi.json"),
+                 ("POST", "/webhooks/syncso")]  # Sync.so's webhook: no JWT, its Sync-Signature is checked
+WEBHOOK_PATH = "/webhooks/syncso"
 PROTECTED_ROUTES = [
     ("POST", "/sync/pro-sync-process"),
     ("POST", "/sync/pro-job/{job_id}/start"),

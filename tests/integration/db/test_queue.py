@@ -68,8 +68,9 @@ def test_slots_go_first_come_first_served_and_every_end_releases_one(repo):
 def test_another_execution_and_a_finished_job_are_refused(repo):
     queue = SlotQueue(repo.conn)
     job_id = _queued(repo)
+    assert _claim(queue, job_id).acquired
     other = queue.claim(job_id, limit=2, stale_seconds=STALE, execution_arn="arn:exec:someone-else")
-    assert other.refused and not other.acquired and repo.get_job(job_id).status is JobStatus.QUEUED
+    assert other.refused and not other.acquired and repo.get_job(job_id).attempt == 1
     repo.transition(job_id, JobStatus.CANCELED)
     assert _claim(queue, job_id).refused
     assert queue.claim(uuid.uuid4(), limit=2, stale_seconds=STALE, execution_arn=None).job is None

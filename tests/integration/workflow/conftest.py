@@ -3,6 +3,8 @@ against this test's Postgres database and the Sync.so emulator over real HTTP.
 
 Waits are 0 through data (`PROSYNC_WAIT_SCALE=0`); Retry back-off is skipped by the harness's no-sleep
 patch of moto. `@pytest.mark.emulator(generation_seconds=..., output_url_ttl=...)` sets up the emulator.
+Sync.so's webhooks reach the api Lambda behind the local gateway (`webhook_gateway`), as on AWS: submit
+sends its URL as `webhookUrl`, and the emulator signs with the secret the api checks.
 """
 
 from __future__ import annotations
@@ -46,10 +48,28 @@ def moto_server():
         yield server
 
 
+@pytest.fixture(scope="module")
+def webhook_gateway():
+    """The api Lambda behind the local gateway: `POST /api/v1/webhooks/syncso` needs no JWT."""
+    from devstack.gateway import DEV_AUDIENCE, DEV_ISSUER, DevKeys, Gateway, JwtAuthorizer
+    from functions.api.handler import lambda_handler
+
+    keys = DevKeys.generate()
+    gateway = Gateway(lambda_handler, JwtAuthorizer(keys.jwks(), DEV_ISSUER, [DEV_AUDIENCE]))
+    gateway.start()
+    yield gateway
+    gateway.stop()
+
+
 @pytest.fixture
-def local(database_url, emulator, moto_server, monkeypatch):
+def local(database_url, emulator, moto_server, webhook_gateway, monkeypatch):
     """moto emptied, with the bucket (versioned, as the stack's) and the state machine; the handlers
     see this test's env."""
+    from prosync.settings import api_settings
+
+    monkeypatch.setenv("WEBHOOK_URL", f"{webhook_gateway.url}/api/v1/webhooks/syncso")
+    monkeypatch.setenv("SYNC_WEBHOOK_SECRET", emulator.webhook_secret)
+    api_settings.cache_clear()
     monkeypatch.setenv("PROSYNC_WAIT_SCALE", "0")
     monkeypatch.setenv("MEDIA_BUCKET", BUCKET)
     monkeypatch.setenv("SYNC_API_BASE_URL", emulator.url)
@@ -58,7 +78,9 @@ def local(database_url, emulator, moto_server, monkeypatch):
     moto_server.reset()  # also a cold start of every handler: settings and clients read this env
     create_media_bucket(moto_server.client("s3"), BUCKET)
     moto_server.state_machine_arn = moto_server.deploy()
+    monkeypatch.setenv("STATE_MACHINE_ARN", moto_server.state_machine_arn)
     yield moto_server
+    api_settings.cache_clear()
 
 
 @pytest.fixture

@@ -41,11 +41,13 @@ class JobFactory:
 
     def create(self, *, upload: bool = True, inputs: dict | None = None,
                output_file_name: str | None = "talk_dubbed", model: str = "lipsync-2-pro",
-               options: dict | None = None, versions: bool = True) -> str:
+               options: dict | None = None, versions: bool = True, user: str = "user-1") -> str:
         """A queued job as the API leaves it after /start: uploads in S3, durations and the uploads'
         version ids in `inputs` (`versions=False`: none, as a job started before they were recorded)."""
         job_id = uuid.uuid4()
-        prefix = f"uploads/user-1/{job_id}"
+        if user != "user-1":
+            self.repo.set_tier(user, Tier.PRO, f"{user}@example.com")
+        prefix = f"uploads/{user}/{job_id}"
         video = {"key": f"{prefix}/video", "fileName": "talk.mp4", "contentType": "video/mp4",
                  "size": self.media["video"].stat().st_size, "duration": VIDEO_SECONDS}
         audios = {ref_id: {"key": f"{prefix}/{ref_id}", "fileName": f"{ref_id}.wav",
@@ -63,7 +65,7 @@ class JobFactory:
             for entry in [video, *audios.values()] if versions else []:
                 entry["versionId"] = s3.head_object(Bucket=BUCKET, Key=entry["key"])["VersionId"]
         self.repo.create_job(NewJob(
-            id=job_id, user_id="user-1", is_pro_job=True, segments_data=segments,
+            id=job_id, user_id=user, is_pro_job=True, segments_data=segments,
             inputs=inputs if inputs is not None else {"video": video, "audios": audios},
             options=options if options is not None else {"sync_mode": "cut_off", "temperature": 0.5}, model=model,
             output_file_name=output_file_name))

@@ -20,7 +20,7 @@ def test_a_missing_job_row_fails_the_execution_without_writing(database_url, db,
     assert description["error"] == "JobNotFound"
     assert json.loads(json.loads(description["cause"])["errorMessage"]) == {
         "code": "job_not_found", "message": f"job {job_id} does not exist"}
-    assert states == ["Mark job submitting", "Job not runnable"]
+    assert states == ["Take a Sync.so slot", "Job not runnable"]
     assert db.execute("SELECT count(*) AS n FROM job_events").fetchone()["n"] == 0
 
 
@@ -30,7 +30,7 @@ def test_a_bug_like_exception_fails_the_job_with_the_exception_name(jobs):
 
     assert run.description["status"] == "FAILED"
     assert run.description["error"] == "KeyError"
-    assert run.states == ["Mark job submitting", "Mark job failed", "Job failed"]
+    assert run.states == ["Take a Sync.so slot", "Mark job failed", "Job failed"]
     job = jobs.job(job_id)
     assert (job.status.value, job.error_code) == ("failed", "KeyError")
     assert job.error_message == "KeyError: 'video'"

@@ -48,7 +48,7 @@ def test_server_errors_until_retries_run_out_fail_the_job_with_syncs_code(jobs, 
 @pytest.mark.parametrize("outcome", ["FAILED", "REJECTED"])
 def test_failed_or_rejected_generation_keeps_syncs_code_and_message(jobs, emulator, outcome):
     emulator.add_faults([{"kind": "generation_failure", "outcome": outcome,
-                          "error_code": "generation_pipeline_failed",
+                          "error_code": "generation_unhandled_error",  # not worth a new attempt
                           "message": f"model {outcome.lower()} the segment at 1.5 s"}])
     job_id = jobs.create()
     run = jobs.run(job_id)
@@ -58,7 +58,7 @@ def test_failed_or_rejected_generation_keeps_syncs_code_and_message(jobs, emulat
     assert "Generation failed" in run.states and "Download result to S3" not in run.states
     job = jobs.job(job_id)
     assert job.status.value == "failed"
-    assert job.error_code == "generation_pipeline_failed"
+    assert job.error_code == "generation_unhandled_error"
     assert job.error_message == f"model {outcome.lower()} the segment at 1.5 s"
     assert jobs.events(job_id)[-1] == ("processing", "failed")
     assert jobs.local.client("s3").list_objects_v2(Bucket=BUCKET, Prefix="results/").get("KeyCount") == 0

@@ -14,7 +14,7 @@ from prosync.db.records import JobEvent, JobRecord
 from prosync.db.repository import JobRepository
 from prosync.errors import JobNotFound, ValidationFailed
 from prosync.jobs.status import STAGE, JobStatus
-from prosync.models import JobHistoryEntry, SegmentJobStatus
+from prosync.models import EstimatedCost, JobHistoryEntry, SegmentJobStatus
 from prosync.settings import ApiSettings
 from prosync.storage.presign import presign_download
 
@@ -23,7 +23,8 @@ DATABASE_UNAVAILABLE: tuple[type[Exception], ...] = (psycopg.OperationalError,)
 # What of a job event's detail a user sees (an allow-list: the workflow also records its execution
 # ARN, with the account id, the result's S3 key and the failure's exception name, which are ours);
 # `code` is shown as the status answer's error shows it (prosync.api.public_errors).
-PUBLIC_EVENT_DETAIL = frozenset({"created", "step", "by", "generationId", "code", "size", "duration"})
+PUBLIC_EVENT_DETAIL = frozenset({"created", "step", "by", "generationId", "code", "size", "duration",
+                                 "attempt", "retryAfter"})
 
 
 @dataclass(frozen=True)
@@ -43,8 +44,9 @@ def owned_job(repo: JobRepository, caller: Caller, job_id: UUID) -> JobRecord:
 
 
 def job_status(job: JobRecord, settings: ApiSettings,
-               events: list[JobEvent] | None = None) -> SegmentJobStatus:
+               events: list[JobEvent] | None = None, queue_position: int | None = None) -> SegmentJobStatus:
     """The seed's SegmentJobStatus of a job row, with a presigned GET of the result when completed."""
+    sync = sync_fields(job, queue_position)
     result_url = None
     if job.status is JobStatus.COMPLETED and job.result_key:
         result_url = presign_download(
@@ -58,12 +60,30 @@ def job_status(job: JobRecord, settings: ApiSettings,
         history = [JobHistoryEntry(at=e.at, from_status=e.from_status, to_status=e.to_status,
                                    detail=public_detail(e.detail)) for e in events]
     return SegmentJobStatus(
-        job_id=job.id, status=job.status, stage=job.stage, progress=STAGE[job.status][1], model=job.model,
+        job_id=job.id, status=job.status, stage=job.stage,
+        progress=sync.pop("progress", STAGE[job.status][1]), model=job.model,
         segments=job.segments_data, output_file_name=job.output_file_name,
         sync_generation_id=job.sync_generation_id, result_url=result_url, output_duration=job.output_duration,
         error=error, created_at=job.created_at, updated_at=job.updated_at, started_at=job.started_at,
-        completed_at=job.completed_at, history=history,
+        completed_at=job.completed_at, history=history, **sync,
     )
+
+
+def sync_fields(job: JobRecord, queue_position: int | None) -> dict:
+    """Sync.so's side of the status: place in line, attempts, its percent mapped onto `progress` while
+    processing (40 -> 85: the lip-sync stage's share), the cost estimate."""
+    fields: dict = {"queue_position": queue_position, "attempt": job.attempt,
+                    "sync_progress_percent": job.progress_percent}
+    if job.status is JobStatus.PROCESSING and job.progress_percent is not None:
+        low, high = STAGE[JobStatus.PROCESSING][1], STAGE[JobStatus.DOWNLOADING][1] - 5
+        fields["progress"] = low + round((high - low) * min(100, max(0, job.progress_percent)) / 100)
+    cost = job.estimated_cost
+    if isinstance(cost, dict) and cost.get("usd") is not None:
+        from prosync.workflow.polling import media_seconds
+
+        fields["estimated_cost"] = EstimatedCost(usd=cost["usd"], model=job.model,
+                                                 media_seconds=media_seconds(job.inputs, job.segments_data))
+    return fields
 
 
 def public_detail(detail: dict) -> dict:

@@ -3,11 +3,13 @@
 from uuid import UUID
 
 from prosync.api.common import Caller, decode_cursor, encode_cursor, job_status, owned_job
+from prosync.db.queue import SlotQueue
 from prosync.db.repository import JobRepository
 from prosync.errors import ValidationFailed
 from prosync.jobs.status import JobStatus
 from prosync.models import (
-    AUDIO_TYPES, MODELS, VIDEO_TYPES, JobList, LimitsResponse, SegmentJobStatus, TierLimitsView)
+    AUDIO_TYPES, MODELS, VIDEO_TYPES, JobList, LimitsResponse, SegmentJobStatus, SyncConcurrencyView,
+    TierLimitsView)
 from prosync.settings import ApiSettings
 
 MAX_PAGE = 100
@@ -17,7 +19,8 @@ def get_status(caller: Caller, job_id: UUID, *, repo: JobRepository,
                settings: ApiSettings) -> SegmentJobStatus:
     """The job's status with its history, and a presigned result URL once completed."""
     job = owned_job(repo, caller, job_id)
-    return job_status(job, settings, repo.events(job.id))
+    position = SlotQueue(repo.conn).position(job, settings.sync_queue_stale_seconds)
+    return job_status(job, settings, repo.events(job.id), queue_position=position)
 
 
 def list_jobs(caller: Caller, *, repo: JobRepository, settings: ApiSettings, limit: int = 20,
@@ -49,4 +52,12 @@ def get_limits(caller: Caller, *, repo: JobRepository, settings: ApiSettings) ->
         video_content_types=list(VIDEO_TYPES),
         audio_content_types=list(AUDIO_TYPES), models=list(MODELS),
         upload_url_expiry_seconds=settings.upload_url_expiry_seconds,
+        sync_concurrency=sync_concurrency(repo, settings),
     )
+
+
+def sync_concurrency(repo: JobRepository, settings: ApiSettings) -> SyncConcurrencyView:
+    """The organisation's Sync.so slots: the plan's limit, how many are in use, how many jobs wait."""
+    queue = SlotQueue(repo.conn)
+    return SyncConcurrencyView(limit=settings.sync_max_concurrent_generations, in_use=queue.in_flight(),
+                               queued=queue.queued())

@@ -77,10 +77,9 @@ class SlotQueue:
             if row is None:
                 return Claim(None, False, refused=True)
             job = JobRecord.model_validate(row)
-            if execution_arn and job.execution_arn and job.execution_arn != execution_arn:
-                return Claim(job, False, refused=True)  # another execution owns the job
-            if job.status is JobStatus.SUBMITTING:  # a retried claim whose answer was lost
-                return Claim(job, True, again=True)
+            if job.status is JobStatus.SUBMITTING:  # a retried claim whose answer was lost, or a stranger
+                mine = not execution_arn or job.execution_arn in (None, execution_arn)
+                return Claim(job, True, again=True) if mine else Claim(job, False, refused=True)
             if job.status is not JobStatus.QUEUED:
                 return Claim(job, False, refused=True)
             if job.queued_at is None:  # queued by code older than the queue: line up now

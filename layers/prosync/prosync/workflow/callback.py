@@ -124,14 +124,20 @@ def _kept(raw_body: bytes) -> dict[str, Any]:
     return kept
 
 
-def receive_webhook(raw_body: bytes, signature: str | None, *, repo: JobRepository, settings: SyncWebhookSettings,
-                    timing: WorkflowTimingSettings, now: datetime) -> dict[str, Any]:
-    """Act on one delivery; raises the client's `WebhookSignatureInvalid` (401) or
-    `WebhookPayloadInvalid` (400). The answer says what was done: woke, filed, progress, stale, ignored."""
+def verified(raw_body: bytes, signature: str | None, settings: SyncWebhookSettings, now: datetime):
+    """The Generation of a delivery whose `Sync-Signature` checks out (no database needed); raises the
+    client's `WebhookSignatureInvalid` (answer 401) or `WebhookPayloadInvalid` (400)."""
     from prosync.syncso import verify
 
-    generation = verify(webhook_secret(settings), signature, raw_body, now,
-                        tolerance_seconds=settings.sync_webhook_tolerance_seconds)
+    return verify(webhook_secret(settings), signature, raw_body, now,
+                  tolerance_seconds=settings.sync_webhook_tolerance_seconds)
+
+
+def receive_webhook(generation, raw_body: bytes, *, repo: JobRepository, timing: WorkflowTimingSettings,
+                    now: datetime) -> dict[str, Any]:
+    """Act on one verified delivery. The answer says what was done: `woke` (the waiting execution
+    resumed), `stale` (its token had expired: the poll fallback took over), `filed` / `progress` (no
+    execution waits on it yet: kept in the inbox), `ignored` (the job moved on)."""
     final = is_final(generation.status)
     progress = getattr(generation, "progress", None)
     store = CallbackStore(repo.conn)
