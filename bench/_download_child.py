@@ -1,4 +1,5 @@
-"""Child process of the download bench: copies one emulator output, prints {"seconds", "bytes"} as JSON.
+"""Child process of the download bench: copies one emulator output, prints {"seconds", "bytes"} as JSON
+(real also prints "parts" and "partsSent": how many parts this run sent, the rest were resumed).
 
 `python -m bench._download_child MODE OUTPUT_URL BUCKET KEY` with the moto endpoint in AWS_ENDPOINT_URL.
 MODE:
@@ -60,9 +61,12 @@ def main() -> None:
     mode, url, bucket, key = sys.argv[1:5]
     prepare(mode)
     start = time.perf_counter()
-    count = {"devnull": lambda: devnull(url), "plain": lambda: plain(url, bucket, key),
-             "real": lambda: real_download(url, os.environ["GENERATION_ID"], key)}[mode]()
-    print(json.dumps({"seconds": time.perf_counter() - start, "bytes": count}))
+    if mode == "real":
+        answer = real_download(url, os.environ["GENERATION_ID"], key)
+        extra = {"bytes": answer["size"], "parts": answer["parts"], "partsSent": answer["partsSent"]}
+    else:
+        extra = {"bytes": devnull(url) if mode == "devnull" else plain(url, bucket, key)}
+    print(json.dumps({"seconds": time.perf_counter() - start, **extra}))
 
 
 if __name__ == "__main__":

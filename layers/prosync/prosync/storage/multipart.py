@@ -1,11 +1,10 @@
 """Multipart upload to S3: parts sent concurrently in a bounded window, CRC32-checked, resumable.
 
-- At most `in_flight` parts are held in memory or being sent at once (`PartWindow`): a caller that
+- At most `in_flight` parts are held in memory or being sent at once (`parts.PartWindow`): a caller that
   wants to add a part waits for a free slot first, so memory is `in_flight` parts (plus the one a
   streaming writer is filling) whatever the object's size. Parts are sent by `in_flight` threads.
-- Every part carries its CRC32 (computed here, sent as `ChecksumCRC32`: S3 refuses a part whose bytes
-  do not match); the upload is created with `ChecksumAlgorithm=CRC32` and completed with each part's
-  checksum.
+- Every part carries its CRC32 (`ChecksumAlgorithm=CRC32`: botocore computes it, S3 refuses a part
+  whose bytes do not match); the upload is created with CRC32 and completed with each part's checksum.
 - Resumable: `find_upload` finds the in-progress upload of a key (ListMultipartUploads, then ListParts),
   so a retried (or crashed and restarted) copy continues it and sends only the parts it lacks.
   `abort_uploads` drops every in-progress upload of a key but one: after a completion nothing of the
@@ -17,23 +16,18 @@
 
 from __future__ import annotations
 
-import base64
 import logging
-import threading
-import zlib
 from collections.abc import Callable, Iterable
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-MIB = 1024 * 1024
+from prosync.storage.parts import MAX_PARTS, MIB, PartWindow, Source
+
 MIN_PART_BYTES = 5 * MIB
-MAX_PARTS = 10_000
 
 log = logging.getLogger(__name__)
-Source = bytes | Callable[[], bytes]
 
 
 class EmptyUpload(ValueError):
@@ -49,11 +43,6 @@ class UploadResult:
     etag: str
     sent_parts: int = 0  # parts sent by this run (the others were uploaded by an earlier attempt)
     upload_id: str = ""
-
-
-def crc32_b64(data: bytes) -> str:
-    """S3's `ChecksumCRC32`: the big-endian CRC32 in base64."""
-    return base64.b64encode(zlib.crc32(data).to_bytes(4, "big")).decode()
 
 
 def part_size_for(size: int | None, preferred: int) -> int:
@@ -117,76 +106,6 @@ def _code(exc: ClientError) -> str:
     return str(exc.response.get("Error", {}).get("Code", ""))
 
 
-class PartWindow:
-    """Parts sent by `in_flight` threads; a slot is taken (`reserve`) before a part's bytes exist
-    and given back when S3 has it, so at most `in_flight` parts are ever held by the window."""
-
-    def __init__(self, s3, bucket: str, key: str, upload_id: str, in_flight: int):
-        self.s3, self.bucket, self.key, self.upload_id = s3, bucket, key, upload_id
-        self.parts: dict[int, dict[str, Any]] = {}
-        self.sent = 0
-        self.failure: BaseException | None = None
-        self._slots = threading.Semaphore(in_flight)
-        self._in_flight = in_flight
-        self._lock = threading.Lock()
-        self._pool = ThreadPoolExecutor(max_workers=in_flight, thread_name_prefix="part")
-
-    def reserve(self) -> None:
-        """Wait for a free slot; re-raise a failed part's error instead of taking more."""
-        self._slots.acquire()
-        if self.failure is not None:
-            self._slots.release()
-            raise self.failure
-
-    def release(self) -> None:
-        self._slots.release()
-
-    def send(self, number: int, source: Source) -> None:
-        """Send part `number` in a worker (after `reserve`): `source` is its bytes, or a function
-        that fetches them there (so fetching and sending both run `in_flight` wide)."""
-        if not 1 <= number <= MAX_PARTS:
-            self._slots.release()
-            raise ValueError(f"part {number} is outside 1..{MAX_PARTS}: raise the part size")
-        self._pool.submit(self._run, number, source)
-
-    def drain(self) -> None:
-        """Wait until every part sent so far is in S3 (or failed); raise the first failure."""
-        for _ in range(self._in_flight):
-            self._slots.acquire()
-        for _ in range(self._in_flight):
-            self._slots.release()
-        if self.failure is not None:
-            raise self.failure
-
-    def close(self) -> None:
-        """Stop: parts not started yet are skipped, the running ones are waited for."""
-        if self.failure is None:
-            self.failure = _Stopped()
-        self._pool.shutdown(wait=True, cancel_futures=True)
-
-    def _run(self, number: int, source: Source) -> None:
-        try:
-            if self.failure is not None:
-                return
-            body = source() if callable(source) else source
-            answer = self.s3.upload_part(Bucket=self.bucket, Key=self.key, UploadId=self.upload_id,
-                                         PartNumber=number, Body=body, ChecksumCRC32=crc32_b64(body))
-            with self._lock:
-                self.parts[number] = {"PartNumber": number, "ETag": answer["ETag"], "Size": len(body),
-                                      "ChecksumCRC32": answer.get("ChecksumCRC32") or crc32_b64(body)}
-                self.sent += 1
-        except BaseException as exc:  # noqa: BLE001 - kept and re-raised in the caller's thread
-            with self._lock:
-                if self.failure is None:
-                    self.failure = exc
-        finally:
-            self._slots.release()
-
-
-class _Stopped(Exception):
-    pass
-
-
 class MultipartUpload:
     """`with MultipartUpload(s3, bucket, key) as up: up.write(b"..."); result = up.complete()`.
 
@@ -215,7 +134,7 @@ class MultipartUpload:
             extra = {"ContentType": self.content_type} if self.content_type else {}
             self.upload_id = self.s3.create_multipart_upload(
                 Bucket=self.bucket, Key=self.key, ChecksumAlgorithm="CRC32", **extra)["UploadId"]
-        self._window = PartWindow(self.s3, self.bucket, self.key, self.upload_id, self.in_flight)
+        self._window = PartWindow(self.s3, self.bucket, self.key, self.upload_id, self.in_flight, self.part_size)
         return self
 
     def __exit__(self, exc_type, exc, tb) -> bool:

@@ -217,7 +217,7 @@ def _transfer(url: str | None, key: str, settings: DownloadSettings, s3, http: G
                     if upload.has(number, end - begin + 1):
                         continue
                     if number == 1 and part_size == preferred:  # the first answer is part 1
-                        upload.put(1, partial(_read_all, first, end + 1, settings))
+                        upload.put(1, partial(_fill, first, end + 1, settings))
                     else:
                         upload.put(number, partial(_fetch_range, source, begin, end, settings, http))
                 return upload.complete(size=total, count=count)
@@ -236,8 +236,9 @@ def _total_size(response: httpx.Response) -> int | None:
     return int(length) if length and length.isdigit() else None
 
 
-def _fetch_range(url: str, begin: int, end: int, settings: DownloadSettings, http: GuardedClient) -> bytes:
-    """Bytes begin..end (inclusive) of the output, by one ranged GET (run in a part worker)."""
+def _fetch_range(url: str, begin: int, end: int, settings: DownloadSettings, http: GuardedClient,
+                 buffer: bytearray) -> int:
+    """Bytes begin..end (inclusive) of the output into `buffer`, by one ranged GET (in a part worker)."""
     with _open(url, settings, http, {"Range": f"bytes={begin}-{end}"}) as response:
         if response.status_code in EXPIRED:
             raise _Expired(str(response.status_code))
@@ -245,14 +246,20 @@ def _fetch_range(url: str, begin: int, end: int, settings: DownloadSettings, htt
         if response.status_code != 206 or not match or (int(match[1]), int(match[2])) != (begin, end):
             raise DownloadFailed(f"a ranged GET of bytes {begin}-{end} answered HTTP {response.status_code} "
                                  f"{response.headers.get('content-range', '')}"[:500])
-        return _read_all(response, end - begin + 1, settings)
+        return _fill(response, end - begin + 1, settings, buffer)
 
 
-def _read_all(response: httpx.Response, expected: int, settings: DownloadSettings) -> bytes:
-    body = b"".join(response.iter_raw(settings.download_read_bytes))
-    if len(body) != expected:
-        raise DownloadFailed(f"the output was cut short: {len(body)} of {expected} bytes")
-    return body
+def _fill(response: httpx.Response, expected: int, settings: DownloadSettings, buffer: bytearray) -> int:
+    """The response's body into `buffer` (a part buffer, at least `expected` bytes long)."""
+    view, received = memoryview(buffer), 0
+    for chunk in response.iter_raw(settings.download_read_bytes):
+        if received + len(chunk) > expected:
+            raise DownloadFailed(f"the output sent more than the {expected} bytes asked for")
+        view[received:received + len(chunk)] = chunk
+        received += len(chunk)
+    if received != expected:
+        raise DownloadFailed(f"the output was cut short: {received} of {expected} bytes")
+    return received
 
 
 def _counted(chunks: Iterator[bytes], expected: int | None) -> Iterator[bytes]:
