@@ -37,6 +37,9 @@ _RETENTION = {
 }
 
 _DEV_ORIGINS = ["http://localhost:8080", "http://127.0.0.1:8080"]
+# `prosync login` listens on the first free one of these (Cognito allows http only for localhost and
+# needs each callback URL exactly, so the CLI cannot pick any port).
+CLI_CALLBACK_PORTS = (8765, 8766, 8767)
 
 
 def _truthy(value: object) -> bool:
@@ -62,11 +65,31 @@ class StackConfig:
     jwt_issuer: str | None = None
     jwt_audience: list[str] = field(default_factory=list)
     sync_secret_name: str | None = None
+    sync_webhook_secret_name: str | None = None  # an existing secret with Sync.so's webhook signing secret
+    sync_max_concurrent_generations: int = 3  # the organisation's plan limit (1, 3, 6, 15, custom)
+    sync_generation_retries: int = 2  # new attempts after a retryable FAILED generation
     alarm_email: str | None = None
     log_retention_days: int = 30
     log_level: str = "INFO"
     job_timeout_minutes: int = 120
     upload_expiry_days: int = 7
+    results_expiry_days: int = 30
+    # one origin (infra/web_hosting.py): web/ and the API behind one CloudFront distribution
+    web_hosting: bool = True
+    domain_names: list[str] = field(default_factory=list)
+    certificate_arn: str | None = None
+    # edge protection (infra/edge_protection.py): a CLOUDFRONT web ACL, or one made elsewhere
+    waf: bool = False
+    web_acl_arn: str | None = None
+    waf_rate_limit: int = 600  # requests per 5 minutes per bearer token
+    # sign-in (infra/auth.py): Cognito managed login for the page and the CLI
+    auth_domain_prefix: str | None = None
+    cli_callback_ports: list[int] = field(default_factory=lambda: list(CLI_CALLBACK_PORTS))
+    oidc_client_id: str | None = None  # the page's client at an external issuer
+    refresh_token_days: int = 30
+    # cost alert (infra/monitoring.py)
+    budget_monthly_usd: float | None = None
+    budget_email: str | None = None
     skip_bundling: bool = False
     asl_path: Path = REPO_ROOT / "statemachine" / "pro_sync.asl.json"
     layer_dir: Path | None = None  # a prebuilt layer directory; None = build it (or placeholder)
@@ -80,10 +103,28 @@ class StackConfig:
             raise ValueError("give both jwt_issuer and jwt_audience, or neither (in-stack Cognito pool)")
         if self.jwt_issuer and not self.jwt_issuer.startswith("https://"):
             raise ValueError("jwt_issuer must be an https:// URL")
-        if not self.cors_origins or "*" in self.cors_origins:
+        if "*" in self.cors_origins or (not self.cors_origins and not self.web_hosting):
             raise ValueError("cors_origins must list the exact front-end origins (no '*')")
+        if bool(self.domain_names) != bool(self.certificate_arn):
+            raise ValueError("give both domain_names and certificate_arn, or neither")
+        if self.certificate_arn and ":acm:us-east-1:" not in self.certificate_arn:
+            raise ValueError("certificate_arn must be an ACM certificate in us-east-1 (CloudFront's region)")
+        if (self.domain_names or self.waf or self.web_acl_arn) and not self.web_hosting:
+            raise ValueError("domain_names, waf and web_acl_arn need web_hosting (the CloudFront distribution)")
+        if not 1 <= self.results_expiry_days <= 3650:
+            raise ValueError("results_expiry_days must be within 1..3650")
+        if not 10 <= self.waf_rate_limit <= 2_000_000_000:
+            raise ValueError("waf_rate_limit must be within 10..2e9 (WAF's bounds)")
+        if not 1 <= self.refresh_token_days <= 3650:
+            raise ValueError("refresh_token_days must be within 1..3650 (Cognito's bounds)")
+        if self.budget_monthly_usd is not None and not (self.budget_email or self.alarm_email):
+            raise ValueError("budget_monthly_usd needs budget_email or alarm_email (who is told)")
         if not 5 <= self.job_timeout_minutes <= 24 * 60:
             raise ValueError("job_timeout_minutes must be within 5..1440")
+        if self.sync_max_concurrent_generations < 1:
+            raise ValueError("sync_max_concurrent_generations must be at least 1 (the Sync.so plan's limit)")
+        if not 0 <= self.sync_generation_retries <= 5:
+            raise ValueError("sync_generation_retries must be within 0..5")
 
     @property
     def is_prod(self) -> bool:
@@ -124,11 +165,15 @@ class StackConfig:
             return default if value is None or value == "" else value
 
         stage = str(ctx("stage", "dev"))
+        hosting = _truthy(ctx("web_hosting", "true"))
         origins = _as_list(ctx("cors_origins"))
         if not origins:
-            if stage == "prod":
-                raise ValueError("prod needs context cors_origins (the front end's exact origins)")
-            origins = list(_DEV_ORIGINS)
+            # Hosted, the page and the API share one origin: no CORS at all in prod; dev keeps the
+            # local page's origins (a page served by `prosync up` against a deployed dev stack).
+            if stage == "prod" and not hosting:
+                raise ValueError("prod without web_hosting needs context cors_origins (the front end's origins)")
+            origins = [] if stage == "prod" else list(_DEV_ORIGINS)
+        budget = ctx("budget_monthly_usd")
         skip = _truthy(ctx("skip_bundling", os.environ.get("PROSYNC_SKIP_BUNDLING", "false")))
         layer_dir = ctx("layer_dir")
         asl_path = ctx("asl_path")
@@ -138,11 +183,27 @@ class StackConfig:
             jwt_issuer=ctx("jwt_issuer"),
             jwt_audience=_as_list(ctx("jwt_audience")),
             sync_secret_name=ctx("sync_secret_name"),
+            sync_webhook_secret_name=ctx("sync_webhook_secret_name"),
+            sync_max_concurrent_generations=int(ctx("sync_max_concurrent_generations", 3)),
+            sync_generation_retries=int(ctx("sync_generation_retries", 2)),
             alarm_email=ctx("alarm_email"),
             log_retention_days=int(ctx("log_retention_days", 90 if stage == "prod" else 30)),
             log_level=str(ctx("log_level", "INFO")).upper(),
             job_timeout_minutes=int(ctx("job_timeout_minutes", 120)),
             upload_expiry_days=int(ctx("upload_expiry_days", 7)),
+            results_expiry_days=int(ctx("results_expiry_days", 30)),
+            web_hosting=hosting,
+            domain_names=_as_list(ctx("domain_names")),
+            certificate_arn=ctx("certificate_arn"),
+            waf=_truthy(ctx("waf", stage == "prod" and hosting)),
+            web_acl_arn=ctx("web_acl_arn"),
+            waf_rate_limit=int(ctx("waf_rate_limit", 600)),
+            auth_domain_prefix=ctx("auth_domain_prefix"),
+            cli_callback_ports=[int(p) for p in _as_list(ctx("cli_callback_ports"))] or list(CLI_CALLBACK_PORTS),
+            oidc_client_id=ctx("oidc_client_id"),
+            refresh_token_days=int(ctx("refresh_token_days", 30)),
+            budget_monthly_usd=float(budget) if budget is not None else None,
+            budget_email=ctx("budget_email"),
             skip_bundling=skip,
             asl_path=Path(asl_path) if asl_path else REPO_ROOT / "statemachine" / "pro_sync.asl.json",
             layer_dir=Path(layer_dir) if layer_dir else None,

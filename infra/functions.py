@@ -3,9 +3,9 @@
 | name     | VPC | reaches                                                              |
 |----------|-----|----------------------------------------------------------------------|
 | api      | yes | Postgres (proxy, IAM), S3 uploads/ + results/, Step Functions; deletes uploads/ |
-| jobstore | yes | Postgres only: every database write of the workflow                  |
+| jobstore | yes | Postgres: every database write of the workflow; SendTaskSuccess       |
 | migrate  | yes | Postgres only: schema migrations from the deploy's custom resource   |
-| submit   | no  | Sync.so (API key secret), presigned GETs of uploads/                 |
+| submit   | no  | Sync.so (API key secret), presigned GETs of uploads/, requests/      |
 | poll     | no  | Sync.so (API key secret)                                             |
 | download | no  | Sync.so output URL -> S3 results/ (multipart)                        |
 | sweeper  | yes | Postgres, DescribeExecution of job executions, deletes uploads/      |
@@ -50,7 +50,8 @@ SPECS = {
         FunctionSpec("api", 1024, 25, True, "ProSync HTTP API (validation, presigned uploads, jobs)"),
         FunctionSpec("jobstore", 512, 30, True, "ProSync job store (every DB write of the workflow)"),
         FunctionSpec("migrate", 512, 300, True, "ProSync schema migrations (CloudFormation custom resource)"),
-        FunctionSpec("submit", 512, 60, False, "ProSync: submit a generation to Sync.so"),
+        # create may take 60 s (SYNC_CREATE_TIMEOUT_SECONDS, as the SDK), after a 10 s cost estimate
+        FunctionSpec("submit", 512, 90, False, "ProSync: submit a generation to Sync.so"),
         FunctionSpec("poll", 256, 30, False, "ProSync: poll a Sync.so generation"),
         FunctionSpec("download", 1024, 900, False, "ProSync: stream the Sync.so output into S3 results/"),
         FunctionSpec("sweeper", 256, 120, True, "ProSync: expire abandoned jobs, fail stuck ones"),
@@ -125,6 +126,20 @@ class Functions(Construct):
                 removal_policy=config.removal_policy,
             )
 
+        if config.sync_webhook_secret_name:
+            self.webhook_secret = secretsmanager.Secret.from_secret_name_v2(
+                self, "SyncWebhookSecret", config.sync_webhook_secret_name
+            )
+        else:
+            # Created with a random placeholder; the operator puts Sync.so's whsec_... in (docs/DEPLOY.md).
+            self.webhook_secret = secretsmanager.Secret(
+                self,
+                "SyncWebhookSecret",
+                secret_name=f"{config.prefix}/syncso-webhook-secret",
+                description="Sync.so webhook signing secret (whsec_...): set it after the first deploy",
+                removal_policy=config.removal_policy,
+            )
+
         self.state_machine_arn = stack.format_arn(
             service="states",
             resource="stateMachine",
@@ -144,7 +159,10 @@ class Functions(Construct):
         self.all: dict[str, lambda_.Function] = {}
         self.api = self._function("api", {**db_env, **media_env, "STATE_MACHINE_ARN": self.state_machine_arn})
         deadline_env = {"WORKFLOW_DEADLINE_SECONDS": str(config.job_deadline_seconds)}
-        self.jobstore = self._function("jobstore", {**db_env, **deadline_env})
+        queue_env = {"SYNC_MAX_CONCURRENT_GENERATIONS": str(config.sync_max_concurrent_generations)}
+        self.jobstore = self._function("jobstore", {
+            **db_env, **deadline_env, **queue_env,
+            "SYNC_GENERATION_RETRIES": str(config.sync_generation_retries)})
         self.migrate = self._function("migrate", db_env)
         self.submit = self._function("submit", {**secret_env, **media_env})
         self.poll = self._function("poll", {**secret_env, **deadline_env})
@@ -153,6 +171,13 @@ class Functions(Construct):
 
         for fn in (self.api, self.jobstore, self.migrate, self.sweeper):
             database.grant_connect(fn)
+        # Sync.so's webhook (api) and an early webhook found by await_generation (jobstore) resume the
+        # execution waiting in its .waitForTaskToken state
+        for fn in (self.api, self.jobstore):
+            self._allow(fn, ["states:SendTaskSuccess"], [self.state_machine_arn])
+        self.api.add_environment("SYNC_WEBHOOK_SECRET_ARN", self.webhook_secret.secret_arn)
+        self.api.add_environment("SYNC_MAX_CONCURRENT_GENERATIONS", str(config.sync_max_concurrent_generations))
+        self.webhook_secret.grant_read(self.api)
 
         # api: presigned POSTs (signed with PutObject on uploads/), HeadObject/presigned GETs of the
         # inputs and the results, the probe's ranged GETs of the version HeadObject saw
@@ -168,6 +193,8 @@ class Functions(Construct):
         # submit: presigned GETs of the uploads for Sync.so, of the version start checked (a GET with
         # versionId is authorized by s3:GetObjectVersion; GetObject for jobs without one).
         self._allow(self.submit, ["s3:GetObject", "s3:GetObjectVersion"], [storage.uploads_arn()])
+        # submit: the stored request of each attempt (written once, read back by every retry)
+        self._allow(self.submit, ["s3:GetObject", "s3:PutObject"], [storage.requests_arn()])
         # download: multipart upload of the result, under results/ only; it reads the result back
         # (ranged GETs) to probe its duration when Sync.so does not report one.
         self._allow(

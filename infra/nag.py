@@ -66,6 +66,9 @@ def acknowledgements(stack: ProSyncStack) -> list[Ack]:
     add("Functions/ApiRole", f"AwsSolutions-IAM5[Resource::{media}/uploads/*]", uploads_reason)
     add("Functions/ApiRole", f"AwsSolutions-IAM5[Resource::{media}/results/*]", results_reason)
     add("Functions/SubmitRole", f"AwsSolutions-IAM5[Resource::{media}/uploads/*]", uploads_reason)
+    add("Functions/SubmitRole", f"AwsSolutions-IAM5[Resource::{media}/requests/*]",
+        "Get/PutObject on the requests/ prefix only: the stored Sync.so request of each attempt, keyed "
+        "requests/{job id}/attempt-{n}.json at run time")
     add("Functions/DownloadRole", f"AwsSolutions-IAM5[Resource::{media}/results/*]", results_reason)
     add(
         "Functions/ApiRole",
@@ -136,6 +139,14 @@ def acknowledgements(stack: ProSyncStack) -> list[Ack]:
             "replaces the value (docs/DEPLOY.md)",
         )
 
+    if not config.sync_webhook_secret_name:
+        add(
+            "Functions/SyncWebhookSecret",
+            "AwsSolutions-SMG4",
+            "holds Sync.so's webhook signing secret, which only Sync.so's dashboard can rotate; the "
+            "operator replaces the value (the api reads it again within 5 minutes)",
+        )
+
     # --- API routes that are public on purpose ---
     for route in ("GET--api--v1--health", "GET--api--v1--swagger", "GET--api--v1--openapi.json"):
         add(
@@ -144,6 +155,14 @@ def acknowledgements(stack: ProSyncStack) -> list[Ack]:
             "public by design: liveness probe and API documentation, no user data; every /sync route "
             "has the JWT authorizer",
         )
+
+    add(
+        "Api/HttpApi/POST--api--v1--webhooks--syncso",
+        "AwsSolutions-APIG4",
+        "public by design: Sync.so cannot send a JWT; every delivery's Sync-Signature (HMAC-SHA256 of "
+        "the raw body with the organisation's secret, 5-minute tolerance) is checked before anything "
+        "is read, a forged or stale one is a 401",
+    )
 
     # --- Cognito (only when the stack creates its own user pool) ---
     if not config.jwt_issuer:

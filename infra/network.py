@@ -1,8 +1,14 @@
 """Network: a VPC with isolated subnets only (no NAT, no internet gateway).
 
 In-VPC Lambdas (api, jobstore, migrate) reach S3 through a free gateway endpoint, Step Functions
-through an interface endpoint (the api calls StartExecution/StopExecution/DescribeExecution) and the
-database through RDS Proxy. The functions that call Sync.so run outside the VPC (DESIGN §2).
+through an interface endpoint (the api calls StartExecution/StopExecution/DescribeExecution and, for
+Sync.so's webhook, SendTaskSuccess; jobstore SendTaskSuccess too), Secrets Manager through an
+interface endpoint (the api reads Sync.so's webhook signing secret) and the database through RDS
+Proxy. The functions that call Sync.so run outside the VPC (DESIGN §2).
+
+Each interface endpoint costs about $0.01 per hour per AZ ($14.60 a month for two AZs) plus $0.01 per
+GB; the Secrets Manager one is the price of keeping the webhook secret out of the function's
+configuration without a NAT gateway (~$33 a month per AZ plus data).
 """
 
 from aws_cdk import aws_ec2 as ec2
@@ -83,6 +89,14 @@ class Network(Construct):
         self.states_endpoint = self.vpc.add_interface_endpoint(
             "StatesEndpoint",
             service=ec2.InterfaceVpcEndpointAwsService.STEP_FUNCTIONS,
+            subnets=self.isolated,
+            security_groups=[endpoint_sg],
+            private_dns_enabled=True,
+            open=False,
+        )
+        self.secrets_endpoint = self.vpc.add_interface_endpoint(
+            "SecretsManagerEndpoint",
+            service=ec2.InterfaceVpcEndpointAwsService.SECRETS_MANAGER,
             subnets=self.isolated,
             security_groups=[endpoint_sg],
             private_dns_enabled=True,

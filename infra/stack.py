@@ -16,6 +16,7 @@ from infra.network import Network
 from infra.storage import Storage
 from infra.sweeper import Sweeper
 from infra.workflow import Workflow
+from prosync.routes import WEBHOOK_PATH
 
 
 class ProSyncStack(Stack):
@@ -45,6 +46,9 @@ class ProSyncStack(Stack):
         )
         self.workflow = Workflow(self, "Workflow", config=config, functions=self.functions.workflow_functions)
         self.api = Api(self, "Api", config=config, handler=self.functions.api)
+        # Sync.so calls the stack's own public route when a generation ends (submit sends it as webhookUrl)
+        self.webhook_url = self.api.url + WEBHOOK_PATH
+        self.functions.submit.add_environment("WEBHOOK_URL", self.webhook_url)
         self.sweeper = Sweeper(self, "Sweeper", config=config, handler=self.functions.sweeper)
         self.monitoring = Monitoring(
             self,
@@ -60,6 +64,9 @@ class ProSyncStack(Stack):
         CfnOutput(self, "MediaBucketName", value=self.storage.media.bucket_name)
         CfnOutput(self, "StateMachineArn", value=self.workflow.state_machine.state_machine_arn)
         CfnOutput(self, "SyncApiKeySecretArn", value=self.functions.sync_secret.secret_arn)
+        CfnOutput(self, "SyncWebhookSecretArn", value=self.functions.webhook_secret.secret_arn)
+        CfnOutput(self, "SyncWebhookUrl", value=self.webhook_url,
+                  description="where Sync.so posts generation webhooks (sent on every create)")
         CfnOutput(self, "DbProxyEndpoint", value=self.database.proxy.endpoint)
         CfnOutput(self, "MigrateFunctionName", value=self.functions.migrate.function_name)
 

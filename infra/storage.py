@@ -27,6 +27,8 @@ from infra.config import StackConfig
 
 UPLOADS_PREFIX = "uploads/"
 RESULTS_PREFIX = "results/"
+REQUESTS_PREFIX = "requests/"  # submit's stored Sync.so request per attempt (replayed byte for byte)
+REQUESTS_EXPIRY_DAYS = 7  # their input URLs died long before; kept a week to look into a job
 MAX_SIGNATURE_AGE_MS = 900_000  # 15 minutes
 NONCURRENT_VERSION_DAYS = 1  # S3 counts from when a version became noncurrent, rounded up to midnight UTC
 # What every bucket of the stack has: no public access, SSE-S3, TLS 1.2+ only, no ACLs.
@@ -79,6 +81,11 @@ class Storage(Construct):
                     expiration=Duration.days(config.upload_expiry_days),
                 ),
                 s3.LifecycleRule(
+                    id="expire-requests",
+                    prefix=REQUESTS_PREFIX,
+                    expiration=Duration.days(REQUESTS_EXPIRY_DAYS),
+                ),
+                s3.LifecycleRule(
                     id="abort-incomplete-multipart",
                     abort_incomplete_multipart_upload_after=Duration.days(1),
                 ),
@@ -106,3 +113,6 @@ class Storage(Construct):
 
     def results_arn(self) -> str:
         return self.media.arn_for_objects(f"{RESULTS_PREFIX}*")
+
+    def requests_arn(self) -> str:
+        return self.media.arn_for_objects(f"{REQUESTS_PREFIX}*")

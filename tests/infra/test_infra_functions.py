@@ -181,9 +181,40 @@ def test_submit_may_only_read_uploads(synth):
         for s in synth.function_statements("submit")
         if any(a.startswith("s3:") for a in as_list(s["Action"]))
     ]
-    # presigned GETs of the version start checked (versionId: GetObjectVersion) or of the key
-    assert [as_list(s["Action"]) for s in s3] == [["s3:GetObject", "s3:GetObjectVersion"]]
+    # presigned GETs of the version start checked (versionId: GetObjectVersion) or of the key; the
+    # stored request of each attempt, under requests/ only
+    assert [as_list(s["Action"]) for s in s3] == [["s3:GetObject", "s3:GetObjectVersion"],
+                                                  ["s3:GetObject", "s3:PutObject"]]
     assert render(s3[0]["Resource"]).endswith('"/uploads/*"]]}')
+    assert render(s3[1]["Resource"]).endswith('"/requests/*"]]}')
+
+
+def test_sync_so_queue_and_webhook_wiring(synth):
+    """The org's limit and retries reach jobstore (and the limit the api's /sync/limits); submit sends
+    the stack's own webhook route; the api reads only the webhook secret; api and jobstore may resume
+    executions of this state machine only."""
+    config = synth.stack.config
+    jobstore = synth.function("jobstore")[1]["Environment"]["Variables"]
+    assert jobstore["SYNC_MAX_CONCURRENT_GENERATIONS"] == str(config.sync_max_concurrent_generations)
+    assert jobstore["SYNC_GENERATION_RETRIES"] == str(config.sync_generation_retries)
+    api = synth.function("api")[1]["Environment"]["Variables"]
+    assert api["SYNC_MAX_CONCURRENT_GENERATIONS"] == str(config.sync_max_concurrent_generations)
+    webhook_url = render(synth.function("submit")[1]["Environment"]["Variables"]["WEBHOOK_URL"])
+    assert synth.logical_id(synth.stack.api.http_api) in webhook_url
+    assert webhook_url.endswith('/api/v1/webhooks/syncso"]]}')
+    reads = [s for s in synth.function_statements("api")
+             if any(a.startswith("secretsmanager:") for a in as_list(s["Action"]))]
+    assert len(reads) == 1 and "SyncApiKey" not in render(reads[0]["Resource"])
+    if not config.sync_webhook_secret_name:
+        assert reads[0]["Resource"] == api["SYNC_WEBHOOK_SECRET_ARN"] == {
+            "Ref": synth.logical_id(synth.stack.functions.webhook_secret)}
+    name = config.state_machine_name
+    for fn in ("api", "jobstore"):
+        [send] = [s for s in synth.function_statements(fn) if "states:SendTaskSuccess" in as_list(s["Action"])]
+        assert render(send["Resource"]).endswith(f':stateMachine:{name}"]]}}'), fn
+    for fn in ("submit", "poll", "download", "sweeper", "migrate"):
+        assert not any(a.startswith("states:Send") for s in synth.function_statements(fn)
+                       for a in as_list(s["Action"])), fn
 
 
 def test_no_function_role_has_admin_style_wildcards(synth):

@@ -79,7 +79,9 @@ def test_media_bucket_is_versioned_and_drops_noncurrent_versions(synth):
     assert noncurrent["Status"] == "Enabled" and "Prefix" not in noncurrent and "TagFilters" not in noncurrent
     assert noncurrent["NoncurrentVersionExpiration"] == {"NoncurrentDays": NONCURRENT_VERSION_DAYS}
     assert noncurrent["ExpiredObjectDeleteMarker"] is True  # then the markers with nothing behind them
-    assert set(rules) == {"expire-uploads", "abort-incomplete-multipart", "expire-noncurrent-versions"}
+    assert set(rules) == {"expire-uploads", "expire-requests", "abort-incomplete-multipart",
+                          "expire-noncurrent-versions"}
+    assert rules["expire-requests"]["Prefix"] == "requests/"  # submit's stored request per attempt
     # the access-log bucket is not versioned (nothing pins its objects)
     assert "VersioningConfiguration" not in _bucket(synth, synth.stack.storage.access_logs)
 
