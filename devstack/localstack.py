@@ -4,7 +4,8 @@ and the e2e tests.
   Postgres (a throw-away local cluster, or $DATABASE_URL), migrated, with dev users per tier
   moto server: S3 (media bucket + CORS), Step Functions running statemachine/pro_sync.asl.json with
       the real handlers in-process, Secrets Manager   (devstack.localaws)
-  Sync.so: the emulator, or the real API when $SYNC_API_KEY is set
+  Sync.so: the emulator (its webhooks reach the gateway's POST /api/v1/webhooks/syncso), or the real
+      API when $SYNC_API_KEY is set (then webhooks only with $WEBHOOK_URL/$SYNC_WEBHOOK_SECRET; else polling)
   the HTTP gateway: the api Lambda behind a JWT check, and web/ at /
 
 With a `state_dir`, the running stack writes `devstack.json` there (URLs, database URL, key path)
@@ -157,6 +158,10 @@ class LocalStack:
         self._stops.append(self.emulator.stop)
         self.sync_api_base_url = self.emulator.url
         self._setenv(SYNC_API_BASE_URL=self.emulator.url, SYNC_API_KEY=DEFAULT_API_KEY)
+        # Sync.so's webhooks: the emulator signs with this secret and posts to the gateway's public route
+        # (its port is known before start); submit sends that URL as each create's webhookUrl
+        self._setenv(SYNC_WEBHOOK_SECRET=self.emulator.webhook_secret,
+                     WEBHOOK_URL=f"http://127.0.0.1:{self.port}/api/v1/webhooks/syncso")
 
     def _start_aws(self) -> None:
         from devstack.buckets import create_media_bucket
