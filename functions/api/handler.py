@@ -25,12 +25,13 @@ from aws_lambda_powertools.event_handler.exceptions import ServiceError
 from aws_lambda_powertools.event_handler.openapi.exceptions import (
     RequestUnsupportedContentType, RequestValidationError)
 from aws_lambda_powertools.event_handler.openapi.models import HTTPBearer, Server
-from aws_lambda_powertools.event_handler.openapi.params import Header, Query
+from aws_lambda_powertools.event_handler.openapi.params import Body, Header, Query
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.metrics import MetricUnit
 
 from prosync import api
 from prosync.api.body import body_text, form_content_type, nesting_exceeds
+from prosync.api import examples
 from prosync.api.common import DATABASE_UNAVAILABLE
 from prosync.db.connection import get_connection
 from prosync.db.repository import JobRepository
@@ -62,14 +63,16 @@ OPENAPI: dict[str, Any] = {
 AUTH = [{"bearerAuth": []}]
 
 
-def _errors(*codes: int) -> dict[int, dict]:
-    """OpenAPI entries of the error answers a route may give (all with the one error body)."""
+def _errors(*codes: int, ok: tuple[int, str] | None = None) -> dict[int, dict]:
+    """OpenAPI entries of the error answers a route may give (all with the one error body), and of its
+    success `ok` = (status, description), whose schema is the route's return annotation."""
     text = {400: "malformed JSON", 401: "no or invalid token", 403: "free tier",
             404: "no such job (or not yours)", 409: "illegal state change",
             413: "a file is larger than allowed", 415: "not JSON",
             422: "invalid request", 429: "too many active jobs (or, at create, jobs awaiting uploads)", 503: "a dependency is unavailable; retry"}
     body = {"application/json": {"model": SegmentValidationError}}
-    return {code: {"description": text[code], "content": body} for code in codes}
+    answers = {ok[0]: {"description": ok[1]}} if ok else {}
+    return answers | {code: {"description": text[code], "content": body} for code in codes}
 
 
 # -- the caller and the job store ----------------------------------------------------------------
@@ -104,9 +107,10 @@ def repo() -> JobRepository:
 # -- routes --------------------------------------------------------------------------------------
 
 @router.post("/sync/pro-sync-process", status_code=201, summary="Create a job and get its upload URLs",
-             tags=["jobs"], security=AUTH, responses=_errors(400, 401, 403, 413, 415, 422, 429))
+             tags=["jobs"], security=AUTH, responses=_errors(400, 401, 403, 413, 415, 422, 429,
+             ok=(201, "created, awaiting its uploads: one presigned POST per file")))
 def create_job(
-    request: ProSyncProcessRequest,
+    request: Annotated[ProSyncProcessRequest, Body(openapi_examples=examples.CREATE)],
     idempotency_key: Annotated[str | None, Header(
         alias="Idempotency-Key", description="a retry with the same key returns the same job")] = None,
 ) -> ProSyncProcessResponse:
@@ -119,7 +123,8 @@ def create_job(
 
 
 @router.post("/sync/pro-job/<job_id>/start", status_code=202, summary="Check the uploads and start the job",
-             tags=["jobs"], security=AUTH, responses=_errors(401, 403, 404, 413, 422, 429, 503))
+             tags=["jobs"], security=AUTH, responses=_errors(401, 403, 404, 413, 422, 429, 503,
+             ok=(202, "started (or already running): the job's status")))
 def start_job(job_id: UUID) -> SegmentJobStatus:
     user = caller()
     logger.append_keys(job_id=str(job_id))
@@ -133,15 +138,18 @@ def start_job(job_id: UUID) -> SegmentJobStatus:
              description="Validated exactly as create; the files stay those declared at create, so a "
                          "refused start is fixed without uploading them again. 409 once the job has left "
                          "`awaiting_upload`.",
-             tags=["jobs"], security=AUTH, responses=_errors(400, 401, 403, 404, 409, 413, 415, 422))
-def edit_job(job_id: UUID, request: api.ProJobEditRequest) -> SegmentJobStatus:
+             tags=["jobs"], security=AUTH, responses=_errors(400, 401, 403, 404, 409, 413, 415, 422,
+             ok=(200, "changed: the job's status with its new segments")))
+def edit_job(
+    job_id: UUID, request: Annotated[api.ProJobEditRequest, Body(openapi_examples=examples.EDIT)],
+) -> SegmentJobStatus:
     user = caller()
     logger.append_keys(job_id=str(job_id))
     return api.edit_job(user, job_id, request, repo=repo(), settings=api_settings())
 
 
 @router.get("/sync/pro-job/<job_id>/status", summary="A job's status (result URL once completed)",
-            tags=["jobs"], security=AUTH, responses=_errors(401, 404, 422))
+            tags=["jobs"], security=AUTH, responses=_errors(401, 404, 422, ok=(200, "the job's status")))
 def job_status(job_id: UUID) -> SegmentJobStatus:
     user = caller()
     logger.append_keys(job_id=str(job_id))
@@ -149,7 +157,7 @@ def job_status(job_id: UUID) -> SegmentJobStatus:
 
 
 @router.get("/sync/pro-jobs", summary="The caller's jobs, newest first", tags=["jobs"], security=AUTH,
-            responses=_errors(401, 422))
+            responses=_errors(401, 422, ok=(200, "a page of jobs")))
 def list_jobs(
     limit: Annotated[int, Query(ge=1, le=100, description="jobs per page")] = 20,
     status: Annotated[JobStatus | None, Query(description="only jobs in this status")] = None,
@@ -161,7 +169,8 @@ def list_jobs(
 
 
 @router.post("/sync/pro-job/<job_id>/cancel", status_code=202, summary="Cancel a job and stop its execution",
-             tags=["jobs"], security=AUTH, responses=_errors(401, 404, 409, 422))
+             tags=["jobs"], security=AUTH, responses=_errors(401, 404, 409, 422,
+             ok=(202, "canceled: the job's status")))
 def cancel_job(job_id: UUID) -> SegmentJobStatus:
     user = caller()
     logger.append_keys(job_id=str(job_id))
@@ -171,7 +180,7 @@ def cancel_job(job_id: UUID) -> SegmentJobStatus:
 
 
 @router.get("/sync/limits", summary="The caller's tier and limits", tags=["account"], security=AUTH,
-            responses=_errors(401))
+            responses=_errors(401, ok=(200, "the tier, its limits and the jobs counted against them")))
 def limits() -> LimitsResponse:
     return api.get_limits(caller(), repo=repo(), settings=api_settings())
 

@@ -181,13 +181,15 @@ class Browser:
         for e in self.drain():
             kind, params = e.get("method"), e.get("params", {})
             if kind == "Runtime.consoleAPICalled" and params.get("type") == "error":
-                found.append(" ".join(str(a.get("value", a.get("description", ""))) for a in params.get("args", [])))
+                args = params.get("args", [])
+                found.append(" ".join(str(a.get("value", a.get("description", ""))) for a in args))
             elif kind == "Runtime.exceptionThrown":
                 details = params.get("exceptionDetails", {})
                 found.append(details.get("exception", {}).get("description") or details.get("text", ""))
             elif kind == "Log.entryAdded" and params.get("entry", {}).get("level") == "error":
                 entry = params["entry"]
-                if answered and entry.get("source") == "network" and entry.get("url", "").startswith(answered):
+                url = entry.get("url", "")
+                if answered and entry.get("source") == "network" and url.startswith(answered):
                     continue
                 found.append(f"{params['entry'].get('text')} {params['entry'].get('url', '')}")
         return found

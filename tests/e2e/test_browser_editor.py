@@ -24,7 +24,7 @@ def editor(browser, local_stack):  # noqa: F811
     browser.goto(f"{local_stack.url}/?poll=300")
     browser.wait_for("document.querySelector('#limits').textContent.includes('Tier pro')", timeout=20)
     yield browser
-    assert browser.console_errors(answered=f"{local_stack.url}/api/v1/") == []  # its 4xx are shown in the page
+    assert browser.console_errors(answered=f"{local_stack.url}/api/v1/") == []  # its 4xx: shown in the page
     assert browser.csp_violations() == []
 
 
@@ -37,7 +37,8 @@ def text(page, selector: str) -> str:
 
 
 def messages(page) -> list[str]:
-    return page.evaluate("[...document.querySelectorAll('#job-form .error')].map(e => e.textContent).filter(Boolean)")
+    return page.evaluate("[...document.querySelectorAll('#job-form .error')]"
+                         ".map(e => e.textContent).filter(Boolean)")
 
 
 def test_a_segment_past_the_videos_end_is_refused_before_any_upload(editor, local_stack, media):
@@ -110,8 +111,8 @@ def test_a_refused_start_is_fixed_and_started_again_with_the_same_uploads(editor
         editor.wait_for("document.querySelector('#job').dataset.status === 'completed'", timeout=20)
         assert text(editor, "#job-id") == job_id
         assert editor.evaluate("!document.querySelector('#result').hidden")
-        assert editor.evaluate(f"document.querySelector('#history-list li[data-job=\"{job_id}\"]').dataset.status") \
-            == "completed"
+        listed = f"document.querySelector('#history-list li[data-job=\"{job_id}\"]')"
+        assert editor.evaluate(f"{listed}.dataset.status") == "completed"
     finally:
         editor.screenshot(ARTIFACTS / "editor-restarted-and-reloaded.png")
 
@@ -130,7 +131,8 @@ def test_a_stranded_job_is_canceled_after_asking(editor, media):
     editor.wait_for("document.querySelector('#job').dataset.status === 'canceled'")
     assert editor.evaluate("document.querySelector('#job-progress').value") < 100  # not a full bar
     job_id = text(editor, "#job-id")
-    editor.wait_for(f"document.querySelector('#history-list li[data-job=\"{job_id}\"]')?.dataset.status === 'canceled'")
+    listed = f"document.querySelector('#history-list li[data-job=\"{job_id}\"]')"
+    editor.wait_for(f"{listed}?.dataset.status === 'canceled'")
     editor.screenshot(ARTIFACTS / "editor-canceled.png")
 
 
@@ -155,7 +157,8 @@ def test_390_px_wide_without_horizontal_scroll(editor, local_stack, media):
         width = editor.evaluate("[document.documentElement.scrollWidth, innerWidth]")
         assert width[0] <= width[1], width
         unlabelled = editor.evaluate("""[...document.querySelectorAll('input, select, button')].filter(e =>
-            !e.labels?.length && !e.getAttribute('aria-label') && !e.textContent.trim()).map(e => e.id || e.name)""")
+            !e.labels?.length && !e.getAttribute('aria-label') && !e.textContent.trim())
+            .map(e => e.id || e.name)""")
         assert unlabelled == []
     finally:
         editor.screenshot(ARTIFACTS / "editor-390px.png")

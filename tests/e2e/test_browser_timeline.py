@@ -17,6 +17,7 @@ pytestmark = pytest.mark.browser
 AXE = Path(__file__).resolve().parent / "vendor" / "axe-core" / "axe.min.js"
 ENDED = "['completed','failed','canceled','expired'].includes(document.querySelector('#job').dataset.status)"
 FPS = 25
+WAVE = "!!document.querySelector('{} div')?.shadowRoot?.querySelector('canvas')"  # a waveform drawn
 
 
 @pytest.fixture
@@ -35,22 +36,27 @@ def box(page, selector: str) -> dict:
 
 
 def drag(page, x1: float, x2: float, y: float) -> None:
-    page.page("Input.dispatchMouseEvent", type="mouseMoved", x=x1, y=y)
-    page.page("Input.dispatchMouseEvent", type="mousePressed", x=x1, y=y, button="left", buttons=1, clickCount=1)
+    def mouse(kind: str, x: float, **more) -> None:
+        page.page("Input.dispatchMouseEvent", type=kind, x=x, y=y, **more)
+
+    mouse("mouseMoved", x1)
+    mouse("mousePressed", x1, button="left", buttons=1, clickCount=1)
     for i in range(1, 11):
-        page.page("Input.dispatchMouseEvent", type="mouseMoved", x=x1 + (x2 - x1) * i / 10, y=y, button="left", buttons=1)
+        mouse("mouseMoved", x1 + (x2 - x1) * i / 10, button="left", buttons=1)
         time.sleep(0.02)
-    page.page("Input.dispatchMouseEvent", type="mouseReleased", x=x2, y=y, button="left", buttons=0, clickCount=1)
+    mouse("mouseReleased", x2, button="left", buttons=0, clickCount=1)
     time.sleep(0.1)
 
 
 def segments(page) -> list[list]:
     return page.evaluate("""[...document.querySelectorAll('#segments tbody tr')].map(r =>
-        ['startTime', 'endTime', 'refId', 'cropStart', 'cropEnd'].map(n => r.querySelector(`[name=${n}]`).value))""")
+        ['startTime', 'endTime', 'refId', 'cropStart', 'cropEnd']
+            .map(n => r.querySelector(`[name=${n}]`).value))""")
 
 
 def choose_audio(page, index: int, ref: str) -> None:
-    page.evaluate(f"""(() => {{ const s = document.querySelectorAll('#segments tbody tr')[{index}].querySelector('select');
+    page.evaluate(f"""(() => {{
+        const s = document.querySelectorAll('#segments tbody tr')[{index}].querySelector('select');
         s.value = {ref!r}; s.dispatchEvent(new Event('change', {{bubbles: true}})); }})()""")
 
 
@@ -58,7 +64,7 @@ def test_three_segments_drawn_an_audio_cropped_and_the_result_played(editor, med
     editor.evaluate("document.querySelector('#segments tbody .remove').click()")  # start from none
     choose_files(editor, media)
     editor.wait_for("document.querySelector('#video-info').textContent.includes('fps')")
-    editor.wait_for("!!document.querySelector('#timeline div')?.shadowRoot?.querySelector('canvas')", timeout=20)
+    editor.wait_for(WAVE.format("#timeline"), timeout=20)
     t = box(editor, "#timeline")
     at = lambda seconds: t["x"] + t["width"] * seconds / 6.0  # noqa: E731 (the video is 6 s)
     y = t["y"] + t["height"] / 2
@@ -82,7 +88,7 @@ def test_three_segments_drawn_an_audio_cropped_and_the_result_played(editor, med
         # the chosen segment's audio, cropped with its right handle to about its first half
         editor.evaluate("document.querySelector('#segments tbody tr input').focus()")
         editor.wait_for("!document.querySelector('#crop').hidden")
-        editor.wait_for("!!document.querySelector('#crop-wave div')?.shadowRoot?.querySelector('canvas')", timeout=20)
+        editor.wait_for(WAVE.format("#crop-wave"), timeout=20)
         editor.evaluate("document.querySelector('#crop-wave').scrollIntoView({block: 'center'})")
         c = box(editor, "#crop-wave")
         drag(editor, c["x"] + c["width"] - 2, c["x"] + c["width"] * 0.5, c["y"] + c["height"] / 2)
@@ -135,7 +141,7 @@ def serious_violations(page) -> list[str]:
 
 def test_axe_finds_no_serious_or_critical_violation(editor, media):
     choose_files(editor, media)
-    editor.wait_for("!!document.querySelector('#timeline div')?.shadowRoot?.querySelector('canvas')", timeout=20)
+    editor.wait_for(WAVE.format("#timeline"), timeout=20)
     assert serious_violations(editor) == []
     editor.evaluate("document.querySelector('#submit').click()")  # with the form's messages shown
     editor.wait_for("document.querySelector('#form-error').textContent !== ''")

@@ -17,8 +17,8 @@ from prosync.db.repository import JobRepository
 from prosync.errors import IllegalState
 from prosync.jobs.status import JobStatus
 from prosync.models import (
-    MODELS, OUTPUT_FILE_NAME_PATTERN, AudioInputRequest, ProSyncProcessRequest, RequestModel, SegmentJobStatus,
-    SegmentRequest, SyncOptions, VideoInputRequest)
+    MODELS, OUTPUT_FILE_NAME_PATTERN, AudioInputRequest, ProSyncProcessRequest, RequestModel,
+    SegmentJobStatus, SegmentRequest, SyncOptions, VideoInputRequest)
 from prosync.settings import ApiSettings
 from prosync.validation import validate_create
 
@@ -30,7 +30,8 @@ class ProJobEditRequest(RequestModel):
     segments: list[SegmentRequest]
     options: SyncOptions | None = None
     model: str | None = Field(default=None, json_schema_extra={"enum": list(MODELS)})
-    output_file_name: str | None = Field(default=None, json_schema_extra={"pattern": OUTPUT_FILE_NAME_PATTERN})
+    output_file_name: str | None = Field(default=None,
+                                         json_schema_extra={"pattern": OUTPUT_FILE_NAME_PATTERN})
 
 
 def edit_job(caller: Caller, job_id: UUID, request: ProJobEditRequest, *, repo: JobRepository,
@@ -61,7 +62,8 @@ def as_create_request(job, request: ProJobEditRequest) -> ProSyncProcessRequest:
     return ProSyncProcessRequest(
         model=request.model if request.model is not None else job.model,
         video=VideoInputRequest(**declared(job.inputs["video"])),
-        audios=[AudioInputRequest(ref_id=ref, **declared(entry)) for ref, entry in job.inputs["audios"].items()],
+        audios=[AudioInputRequest(ref_id=ref, **declared(entry))
+                for ref, entry in job.inputs["audios"].items()],
         segments=request.segments,
         options=request.options if request.options is not None else SyncOptions(**job.options),
         output_file_name=request.output_file_name,
