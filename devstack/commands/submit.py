@@ -2,8 +2,8 @@
 
 Creates the job, uploads every file by its presigned POST, starts it, and with --wait (or --output)
 follows it to the end and downloads the result. Works against the local stack (API URL and a dev
-token come from its state file) or any deployed API (--api URL --token JWT, or $PROSYNC_API_URL and
-$PROSYNC_TOKEN)."""
+token come from its state file) or any deployed API (--api URL, signed in with `prosync login --api URL`
+or with --token JWT; or $PROSYNC_API_URL and $PROSYNC_TOKEN)."""
 
 from __future__ import annotations
 
@@ -66,7 +66,7 @@ def register(sub) -> None:
     parser.add_argument(
         "--token",
         default=os.environ.get("PROSYNC_TOKEN"),
-        help="bearer JWT (default: a dev token of --tier from the local stack)",
+        help="bearer JWT (default: the `prosync login` sign-in of --api, else a local stack's dev token)",
     )
     parser.add_argument("--tier", choices=TIERS, default="pro", help="local stack only: the dev user's tier")
     parser.add_argument("--idempotency-key", default=None)
@@ -126,7 +126,17 @@ def run(args) -> int:
 def _endpoint(args) -> tuple[str, str]:
     if args.api and args.token:
         return args.api, args.token
+    if args.api:  # signed in with `prosync login --api URL`: its access token, refreshed when needed
+        from devstack import signin  # noqa: PLC0415 (Authlib only for a deployed API)
+
+        try:
+            token = signin.access_token(args.api)
+        except signin.SignInError as exc:
+            raise ValueError(str(exc)) from exc
+        if token:
+            return args.api, token
     info = StackInfo.read(default_state_dir())
     if info is None:
-        raise ValueError("no local stack is running (start `prosync up`), or give --api URL and --token JWT")
+        raise ValueError("no local stack is running (start `prosync up`), or give --api URL and sign in "
+                         "with `prosync login --api URL` (or give --token JWT)")
     return args.api or info.url, args.token or info.issue_token(args.tier)

@@ -4,7 +4,8 @@
   another terminal are accepted by a running `prosync up`), published as a JWKS.
 - `JwtAuthorizer`: what API Gateway's JWT authorizer checks — a `kid` found in the JWKS, an RS256
   signature, `exp` (required) and `nbf`/`iat`, the issuer, and `aud` (or `client_id`) among the
-  configured audiences. Claims reach the Lambda as strings, arrays as "[a b]", as on AWS.
+  configured audiences. Claims reach the Lambda as strings, arrays as "[a b]", as on AWS. The local
+  stack's keys are the dev ones; `JwtAuthorizer.from_issuer` checks an external issuer's tokens.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import os
 import time
 from pathlib import Path
 
+import httpx
 import jwt
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
@@ -81,6 +83,16 @@ class JwtAuthorizer:
         self.keys = {k["kid"]: jwt.PyJWK(k, "RS256") for k in jwks["keys"]}
         self.issuer = issuer
         self.audiences = set(audiences)
+
+    @classmethod
+    def from_issuer(cls, issuer: str, audiences: list[str]) -> JwtAuthorizer:
+        """The authorizer of an external issuer (a Cognito user pool, the sign-in tests' provider), its
+        keys read as API Gateway reads them: `{issuer}/.well-known/openid-configuration`, then `jwks_uri`."""
+        from devstack.signin import discover  # noqa: PLC0415 (Authlib only when an issuer is configured)
+
+        with httpx.Client(timeout=30) as client:
+            jwks = client.get(discover(client, issuer)["jwks_uri"]).raise_for_status().json()
+        return cls(jwks, issuer, audiences)
 
     def claims(self, authorization: str | None) -> dict[str, str] | None:
         """The token's claims as the Lambda sees them, or None when API Gateway would answer 401."""

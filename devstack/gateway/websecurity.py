@@ -5,7 +5,8 @@ wherever the file is hosted:
 - `prosync-api-origins`: the cross-origin APIs the page may send the user's token to (space-separated
   origins); a `?api=` naming any other origin is ignored by the page;
 - `Content-Security-Policy`: no inline script or style, and `connect-src` limited to the page's own
-  origin, those APIs and the storage the uploads go to.
+  origin, those APIs, the storage the uploads go to and, when the page signs in (`web/auth.js`), the
+  OpenID provider's origins (`auth_origins`).
 
 The local gateway serves index.html with both tags rewritten from its own `WebSecurity` (the moto S3
 endpoint has a port chosen at start) and sends the same policy as a header, with `frame-ancestors`
@@ -41,10 +42,22 @@ def origin_of(url: str) -> str:
 class WebSecurity:
     api_origins: tuple[str, ...] = ()  # cross-origin APIs the operator allows
     storage_origins: tuple[str, ...] = DEPLOYED_STORAGE_ORIGINS  # presigned upload and result URLs
+    # the OpenID provider's origins the page fetches from when it signs in (auth-config.json): the
+    # authority (discovery, JWKS) and the token/revocation endpoints' host (Cognito's domain)
+    auth_origins: tuple[str, ...] = ()
 
     @classmethod
-    def local(cls, storage_url: str, api_origins: list[str] | tuple[str, ...] = ()) -> WebSecurity:
-        return cls(tuple(origin_of(u) for u in api_origins), (origin_of(storage_url),))
+    def local(
+        cls,
+        storage_url: str,
+        api_origins: list[str] | tuple[str, ...] = (),
+        auth_origins: list[str] | tuple[str, ...] = (),
+    ) -> WebSecurity:
+        return cls(
+            tuple(origin_of(u) for u in api_origins),
+            (origin_of(storage_url),),
+            tuple(dict.fromkeys(origin_of(u) for u in auth_origins)),
+        )
 
     def policy(self) -> str:
         """The Content-Security-Policy of the page, as its meta tag has it."""
@@ -54,7 +67,7 @@ class WebSecurity:
             "style-src": ["'self'", WAVESURFER_STYLE_HASH],
             "img-src": ["'self'", "data:"],
             "media-src": ["'self'", "blob:", *self.storage_origins],
-            "connect-src": ["'self'", *self.api_origins, *self.storage_origins],
+            "connect-src": ["'self'", *self.api_origins, *self.storage_origins, *self.auth_origins],
             "object-src": ["'none'"],
             "base-uri": ["'none'"],
             "form-action": ["'self'"],
