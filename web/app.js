@@ -114,7 +114,7 @@ async function run() {
   try {
     await form.ready();  // durations and frame rate read from the files
     const found = problems();
-    if (found.length) { showProblems(found, form); return; }  // nothing sent
+    if (found.length) { showProblems(found, form, { focus: true }); return; }  // nothing sent
     clearProblems();
     if (reusable()) {
       phase = "edit";
@@ -145,7 +145,7 @@ async function run() {
 
 function refused(err, phase) {
   const fields = err instanceof ApiError && err.status >= 400 && err.status < 500 && err.status !== 401;
-  showProblems(fields ? err.details : [], form, { fromStart: phase === "start", fallback: explain(err) });
+  showProblems(fields ? err.details : [], form, { fromStart: phase === "start", fallback: explain(err), focus: true });
   if (phase === "start" || phase === "edit") {
     job.error(null);
     $("#job-error").textContent = "Not started: fix what is marked in the form and press “Start again”; "

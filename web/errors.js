@@ -11,7 +11,7 @@ export function clearProblems() {
 
 // problems: [{loc, msg}]; form: the JobForm (refIds and shown positions); fromStart: the loc's segment
 // positions are the job's stored (time) order, not the order shown.
-export function showProblems(problems, form, { fromStart = false, fallback = "" } = {}) {
+export function showProblems(problems, form, { fromStart = false, fallback = "", focus = false } = {}) {
   clearProblems();
   const general = [];
   let placed = 0;
@@ -31,7 +31,7 @@ export function showProblems(problems, form, { fromStart = false, fallback = "" 
   const count = placed ? `${placed === 1 ? "One field needs" : `${placed} fields need`} fixing (marked in red).` : "";
   document.querySelector("#form-error").textContent = [...general, count].filter(Boolean).join(" ");
   const first = document.querySelector("#job-form .invalid input, #job-form .invalid select");
-  if (first) first.focus({ preventScroll: false });
+  if (first && focus) first.focus();  // on submit only: never while the user types elsewhere
   return placed + general.length;
 }
 

@@ -1,5 +1,6 @@
 // The user's jobs (GET /sync/pro-jobs, newest first, a page at a time): status, when, how many
 // segments, and a link to #job=<id>, which reopens the job in the panel (a reload keeps it open).
+import { httpUrl } from "./config.js";
 import { el } from "./dom.js";
 import { explain } from "./messages.js";
 
@@ -34,9 +35,11 @@ export class History {
     const count = (job.segments || []).length;
     const label = `${job.outputFileName || "job"} · ${count} segment${count === 1 ? "" : "s"}`;
     const link = el("a", { href: `#job=${encodeURIComponent(job.jobId)}`, class: "open" }, label);
+    const result = job.status === "completed" && httpUrl(job.resultUrl || "");  // only http(s)
     return el("li", { "data-job": job.jobId, "data-status": job.status },
       link,
       el("span", { class: `badge ${job.status}` }, job.status.replace("_", " ")),
-      el("time", { datetime: when.toISOString(), class: "muted" }, when.toLocaleString()));
+      el("time", { datetime: when.toISOString(), class: "muted" }, when.toLocaleString()),
+      ...(result ? [el("a", { href: result.href, download: "", class: "download", "aria-label": `download ${label}` }, "download")] : []));
   }
 }

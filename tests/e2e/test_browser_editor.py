@@ -113,6 +113,7 @@ def test_a_refused_start_is_fixed_and_started_again_with_the_same_uploads(editor
         assert editor.evaluate("!document.querySelector('#result').hidden")
         listed = f"document.querySelector('#history-list li[data-job=\"{job_id}\"]')"
         assert editor.evaluate(f"{listed}.dataset.status") == "completed"
+        assert editor.evaluate(f"{listed}.querySelector('a.download').href").startswith("http")
     finally:
         editor.screenshot(ARTIFACTS / "editor-restarted-and-reloaded.png")
 
