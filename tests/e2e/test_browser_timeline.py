@@ -126,6 +126,14 @@ def test_editor_keys_set_in_and_out_on_frames(editor, media):
     key("o", "KeyO")
     assert segments(editor)[0][:2] == ["0.4", "1.4"]
     editor.wait_for("document.querySelector('#timecode').textContent === '00:00:01:10'")  # 1.4 s at 25 fps
+    # heard over the video before paying: the segment's audio plays while the muted video runs to its end
+    editor.evaluate("""(() => { const s = document.querySelector('#segments select'); s.value = 'a';
+        s.dispatchEvent(new Event('change', {bubbles: true})); })()""")
+    editor.evaluate("document.querySelector('#hear').click()")
+    editor.wait_for("!document.querySelector('#preview-video').paused", timeout=5)
+    editor.wait_for("document.querySelector('#preview-video').paused", timeout=10)
+    assert editor.evaluate("document.querySelector('#preview-video').currentTime") >= 1.3
+    editor.evaluate("document.querySelector('#preview').focus()")
     key("Delete", "Delete")
     assert segments(editor) == []
 
