@@ -2,6 +2,7 @@
 // with progress, start; a refused start is fixed and started again with the same uploads (the edit
 // route); the job panel; the history; #job=<id> reopens a job.
 import { Api, ApiError, devToken, upload } from "./api.js";
+import { startSignIn } from "./auth.js";
 import { chooseApi } from "./config.js";
 import { clearProblems, showProblems } from "./errors.js";
 import { JobForm } from "./form.js";
@@ -14,7 +15,9 @@ import { check, mib } from "./rules.js";
 const $ = (sel) => document.querySelector(sel);
 const params = new URLSearchParams(location.search);
 const chosenApi = chooseApi();
-const api = new Api(chosenApi.base, () => $("#token").value.trim());
+let auth = null;  // the deployed page's sign-in (auth.js), when an auth-config.json is served beside it
+const bearer = () => (auth ? auth.token() : $("#token").value.trim());
+const api = new Api(chosenApi.base, bearer);
 let limits = null;
 let pending = null;  // {jobId, targets, files, uploaded: Set}: a created job still waiting to start
 let checked = false;  // after a first submit, the form is re-checked as it changes
@@ -30,7 +33,8 @@ async function init() {
   notice.hidden = chosenApi.notices.length === 0;
   const token = $("#token");
   const dev = await devToken("pro");  // only the local stack answers
-  token.value = params.get("token") || dev || localStorage.getItem("prosync.token") || "";
+  auth = dev ? null : await startSignIn($("#account"), refresh);
+  token.value = auth ? "" : params.get("token") || dev || localStorage.getItem("prosync.token") || "";
   forgetTokenInAddress();
   if (dev) {
     $("#dev-tokens").hidden = false;  // one click gives a token of each tier
@@ -57,8 +61,8 @@ async function refresh() { await loadLimits(); if (limits) await jobsList.load()
 async function loadLimits() {
   const out = $("#limits"), tokenError = $("[data-loc=token] .error");
   tokenError.textContent = "";
-  if (!$("#token").value.trim()) { out.textContent = "Limits appear once a token is set."; limits = null; return; }
-  localStorage.setItem("prosync.token", $("#token").value.trim());
+  if (!bearer()) { out.textContent = "Limits appear once a token is set."; limits = null; return; }
+  if (!auth) localStorage.setItem("prosync.token", bearer());  // signed-in tokens stay in sessionStorage
   try {
     limits = await api.limits();
   } catch (err) {
