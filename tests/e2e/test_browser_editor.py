@@ -153,8 +153,11 @@ def test_390_px_wide_without_horizontal_scroll(editor, local_stack, media):
         choose_files(editor, media)
         for i in range(3):
             fill_segment(editor, i, i * 2, i * 2 + 1.5, "a" if i != 1 else "b", crop=(0, 1.5))
-        editor.evaluate("document.querySelector('#submit').click()")  # a's unused-check etc. shown too
+        fill_segment(editor, 2, 4, 9, "a")  # past the video's end: refused in the page, its message shown
+        editor.evaluate("document.querySelector('#submit').click()")
+        editor.wait_for("!!document.querySelector('[data-loc=\"segments.2.endTime\"].invalid')")
         editor.wait_for("!document.querySelector('#preview').hidden")
+        assert uploads(editor, local_stack) == 0
         width = editor.evaluate("[document.documentElement.scrollWidth, innerWidth]")
         assert width[0] <= width[1], width
         unlabelled = editor.evaluate("""[...document.querySelectorAll('input, select, button')].filter(e =>
