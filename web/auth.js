@@ -120,7 +120,10 @@ async function signOut(manager, config, page) {
 // The sign-in control, in place of the token field: who is signed in and a Sign in / Sign out button.
 function control(account) {
   const field = account.querySelector("[data-loc=token]");
-  if (field) field.hidden = true;
+  if (field) {  // kept (app.js writes its error line) but out of sight: .field's display beats [hidden]
+    field.hidden = true;
+    field.style.display = "none";  // the CSSOM, which the CSP allows (no style attribute in markup)
+  }
   const who = el("span", { id: "signin-user" });
   const button = el("button", { type: "button", id: "signin-button" });
   const note = el("small", { id: "signin-note", class: "error", "aria-live": "polite" });
