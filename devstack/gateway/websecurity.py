@@ -24,6 +24,9 @@ from urllib.parse import urlsplit
 API_ORIGINS_META = "prosync-api-origins"
 CSP_META = "content-security-policy"
 DEPLOYED_STORAGE_ORIGINS = ("https://*.amazonaws.com",)
+# Cognito's managed login (token and revocation endpoints) for the page's sign-in; its authority,
+# cognito-idp.<region>.amazonaws.com (discovery, JWKS), is within the storage wildcard above
+DEPLOYED_AUTH_ORIGINS = ("https://*.amazoncognito.com",)
 # The one inline style the page allows, by hash: the <style> wavesurfer.js 7.12.12 (web/vendor, the
 # timeline) puts in its shadow root, at the page's waveform height (64 px). A hash allows exactly that
 # text and nothing else (no 'unsafe-inline'); tests/unit/web/test_vendor.py recomputes it from the
@@ -44,7 +47,7 @@ class WebSecurity:
     storage_origins: tuple[str, ...] = DEPLOYED_STORAGE_ORIGINS  # presigned upload and result URLs
     # the OpenID provider's origins the page fetches from when it signs in (auth-config.json): the
     # authority (discovery, JWKS) and the token/revocation endpoints' host (Cognito's domain)
-    auth_origins: tuple[str, ...] = ()
+    auth_origins: tuple[str, ...] = DEPLOYED_AUTH_ORIGINS
 
     @classmethod
     def local(
