@@ -51,7 +51,7 @@ function checkFiles(state, x, add) {
       add(["video", "fileName"], `${video.file.name} is not a video we take: use ${VIDEO.label}`);
     } else if (video.file.size < 1) add(["video", "size"], "the video is empty (0 bytes)");
     else if (video.file.size > x.maxVideoBytes) {
-      add(["video", "size"], `the video is ${mib(video.file.size)}; your plan allows ${mib(x.maxVideoBytes)}`);
+      add(["video", "size"], `video is ${mib(video.file.size)}; your plan allows ${mib(x.maxVideoBytes)}`);
     }
   }
   if (!state.audios.length) add(["audios"], "add at least one audio file");
