@@ -5,6 +5,7 @@ first), the free plan told before anything is filled, the page at 390 px wide, n
 
 from __future__ import annotations
 
+import httpx
 import pytest
 
 from tests.e2e.test_browser import ARTIFACTS, browser, choose_files, fill_segment  # noqa: F401
@@ -179,3 +180,27 @@ def test_removing_an_audio_never_switches_a_segment_to_another(editor, local_sta
     editor.wait_for("!!document.querySelector('[data-loc=\"segments.0.audioInput.refId\"].invalid')")
     assert "removed" in text(editor, '[data-loc="segments.0.audioInput.refId"] .error')
     assert uploads(editor, local_stack) == 0
+
+
+def test_the_history_pages_through_older_jobs(editor, local_stack):
+    with httpx.Client(base_url=local_stack.url, timeout=30) as http:
+        token = http.get("/dev/token", params={"tier": "pro"}).json()["token"]
+        auth = {"authorization": f"Bearer {token}"}
+        body = {"video": {"fileName": "v.mp4", "contentType": "video/mp4", "size": 1000},
+                "audios": [{"refId": "a", "fileName": "a.wav", "contentType": "audio/wav", "size": 1000}],
+                "segments": [{"startTime": 0, "endTime": 1, "audioInput": {"refId": "a"}}]}
+        for i in range(11):  # created and canceled: never more awaiting uploads than the plan allows
+            created = http.post("/api/v1/sync/pro-sync-process", json={**body, "outputFileName": f"page_{i}"},
+                                headers=auth)
+            assert created.status_code == 201, created.text
+            job_id = created.json()["jobId"]
+            assert http.post(f"/api/v1/sync/pro-job/{job_id}/cancel", headers=auth).status_code == 202
+    editor.evaluate("document.querySelector('#history-refresh').click()")
+    editor.wait_for("document.querySelector('#history-list li')?.textContent.includes('page_10')")
+    assert editor.evaluate("document.querySelectorAll('#history-list li').length") == 10
+    assert editor.evaluate("!document.querySelector('#history-more').hidden")
+    editor.evaluate("document.querySelector('#history-more').click()")
+    editor.wait_for("document.querySelectorAll('#history-list li').length > 10")
+    names = editor.evaluate("[...document.querySelectorAll('#history-list li a.open')].map(a => a.textContent)")
+    ids = editor.evaluate("[...document.querySelectorAll('#history-list li')].map(li => li.dataset.job)")
+    assert len(ids) == len(set(ids)) and any("page_0" in n for n in names)
