@@ -24,11 +24,10 @@ import secrets
 import threading
 import time
 import uuid
-from dataclasses import dataclass, field
 
 import jwt
 from authlib.integrations.flask_oauth2 import AuthorizationServer
-from authlib.oauth2.rfc6749 import ClientMixin, TokenMixin, grants
+from authlib.oauth2.rfc6749 import grants
 from authlib.oauth2.rfc6749.errors import InvalidRequestError, OAuth2Error
 from authlib.oauth2.rfc6750 import BearerTokenGenerator
 from authlib.oauth2.rfc7009 import RevocationEndpoint
@@ -40,108 +39,7 @@ from joserfc.jwk import RSAKey
 from werkzeug.serving import WSGIRequestHandler, make_server
 
 from devstack.gateway.auth import DevKeys
-
-SCOPES = ["openid", "email", "profile"]
-
-
-@dataclass(frozen=True)
-class TestUser:
-    sub: str = "oidc-user-1"
-    email: str = "editor@example.com"
-    name: str = "Test Editor"
-
-    def get_user_id(self) -> str:
-        return self.sub
-
-
-@dataclass
-class Client(ClientMixin):
-    client_id: str
-    redirect_uris: list[str]
-    logout_uris: list[str]
-
-    def get_client_id(self):
-        return self.client_id
-
-    def get_default_redirect_uri(self):
-        return self.redirect_uris[0] if self.redirect_uris else None
-
-    def get_allowed_scope(self, scope):
-        return " ".join(s for s in (scope or "").split() if s in SCOPES)
-
-    def check_redirect_uri(self, redirect_uri):
-        return redirect_uri in self.redirect_uris
-
-    def check_endpoint_auth_method(self, method, endpoint):
-        return method == "none"  # a public client: the page and the CLI keep no secret
-
-    def check_response_type(self, response_type):
-        return response_type == "code"
-
-    def check_grant_type(self, grant_type):
-        return grant_type in ("authorization_code", "refresh_token")
-
-
-@dataclass
-class AuthorizationCode:
-    code: str
-    client_id: str
-    redirect_uri: str
-    scope: str
-    user: TestUser
-    code_challenge: str
-    code_challenge_method: str
-    nonce: str | None
-    auth_time: int = field(default_factory=lambda: int(time.time()))
-
-    def get_redirect_uri(self):
-        return self.redirect_uri
-
-    def get_scope(self):
-        return self.scope
-
-    def get_nonce(self):
-        return self.nonce
-
-    def get_auth_time(self):
-        return self.auth_time
-
-    def get_acr(self):
-        return None
-
-    def get_amr(self):
-        return None
-
-
-@dataclass
-class RefreshToken(TokenMixin):
-    token: str
-    client_id: str
-    scope: str
-    user: TestUser
-    revoked: bool = False
-
-    def check_client(self, client):
-        return client.get_client_id() == self.client_id
-
-    def get_scope(self):
-        return self.scope
-
-    def get_expires_in(self):
-        return 30 * 24 * 3600
-
-    def is_expired(self):
-        return False
-
-    def is_revoked(self):
-        return self.revoked
-
-    def get_user(self):
-        return self.user
-
-    def get_client(self):
-        return None
-
+from devstack.oidc_records import SCOPES, AuthorizationCode, Client, RefreshToken, ProviderUser
 
 class S256Challenge(CodeChallenge):
     """PKCE required, and only with S256 (a missing method would mean `plain`)."""
@@ -159,13 +57,13 @@ class OidcProvider:
         client_id: str = "prosync-web",
         redirect_uris: list[str] | tuple[str, ...] = (),
         logout_uris: list[str] | tuple[str, ...] = (),
-        user: TestUser | None = None,
+        user: ProviderUser | None = None,
         access_token_ttl: int = 3600,
         host: str = "127.0.0.1",
         port: int = 0,
     ):
         self.client = Client(client_id, list(redirect_uris), list(logout_uris))
-        self.user = user or TestUser()
+        self.user = user or ProviderUser()
         self.access_token_ttl = access_token_ttl
         self.keys = DevKeys.generate()  # the gateway's RSA key pair and JWKS, kid by thumbprint
         self.signing_key = RSAKey.import_key(self.keys.private_key)  # the same key for Authlib (joserfc)
@@ -359,10 +257,10 @@ def _revocation(provider: OidcProvider):
     return Revocation
 
 
-if __name__ == "__main__":  # try it by hand: python -m devstack.oidc_provider REDIRECT_URI...
+if __name__ == "__main__":  # by hand: python -m devstack.oidc_provider PAGE_URL... (its sign-in redirects)
     import sys
 
     uris = sys.argv[1:] or ["http://127.0.0.1:8080/"]
-    with OidcProvider(redirect_uris=uris, logout_uris=uris, port=8790 + 9) as p:
-        print(f"issuer {p.issuer}  client_id {p.client.client_id}  redirect URIs {uris}", flush=True)
+    with OidcProvider(redirect_uris=uris, logout_uris=uris, port=8799) as p:
+        print(f"issuer {p.issuer}, client_id {p.client.client_id}, redirect URIs {uris}", flush=True)
         threading.Event().wait()

@@ -88,7 +88,8 @@ def test_login_through_the_browser_then_the_api_accepts_the_access_token(deploym
     with ProSyncClient(deployment.url, entry["accessToken"]) as client:
         assert client.limits()["tier"] == "pro"
         job = client.create_job(job_request(), idempotency_key="signin-1")
-    row = deployment.api.db.execute("SELECT user_id FROM video_jobs WHERE id = %s", (job["jobId"],)).fetchone()
+    query = "SELECT user_id FROM video_jobs WHERE id = %s"
+    row = deployment.api.db.execute(query, (job["jobId"],)).fetchone()
     assert row["user_id"] == provider.user.sub
     with ProSyncClient(deployment.url, "not-a-token") as client, pytest.raises(ApiError) as refused:
         client.limits()
