@@ -201,6 +201,6 @@ def test_the_history_pages_through_older_jobs(editor, local_stack):
     assert editor.evaluate("!document.querySelector('#history-more').hidden")
     editor.evaluate("document.querySelector('#history-more').click()")
     editor.wait_for("document.querySelectorAll('#history-list li').length > 10")
-    names = editor.evaluate("[...document.querySelectorAll('#history-list li a.open')].map(a => a.textContent)")
+    names = editor.evaluate("[...document.querySelectorAll('#history-list a.open')].map(a => a.textContent)")
     ids = editor.evaluate("[...document.querySelectorAll('#history-list li')].map(li => li.dataset.job)")
     assert len(ids) == len(set(ids)) and any("page_0" in n for n in names)
