@@ -1,11 +1,16 @@
-"""One real, time-compressed execution of the workflow (bench 4): the real ASL in moto (server mode),
-the real jobstore/submit/poll/download handlers, the Sync.so emulator, a real Postgres job row.
+"""Real, time-compressed executions of the workflow (bench 4): the real ASL in moto (server mode), the
+real jobstore/submit/poll/download handlers, the Sync.so emulator, a real Postgres job row, and in
+callback mode the api handler behind the local gateway receiving the emulator's signed webhooks.
 
-Time compression: the emulator's generation time is G x K seconds, and moto's Wait state sleeps
-`SecondsPath` x K (patched), while the state keeps the real (unscaled) waits (PROSYNC_WAIT_SCALE=1):
-the execution follows the real schedule, K times faster. Lambda and HTTP overheads are not compressed;
-they only make polls later, and the case run (G = 30 s, K = 1/4) keeps a margin of 7 emulated
-seconds (1.75 s real) before the last poll that must not see the generation finished.
+Modes: `poll` (no webhook: every wait ends at its timeout and polls, `SYNC_WEBHOOKS=false`) and
+`callback` (the webhook ends the wait; the poll is the fallback).
+
+Time compression: the emulator's generation time is G x K seconds, and moto's Wait states and the
+callback wait's `TimeoutSecondsPath` last their seconds x K (patched), while the state keeps the real
+(unscaled) waits (PROSYNC_WAIT_SCALE=1): the execution follows the real schedule, K times faster.
+Lambda, HTTP and webhook overheads are not compressed; they only make polls later, and the case run
+(G = 30 s, K = 1/4) keeps a margin of several emulated seconds around every poll. The lag from the
+generation's end (the emulator's clock) to the job's `downloading` (the database's) is real time.
 """
 
 from __future__ import annotations
@@ -24,6 +29,8 @@ from bench.common import require
 
 GENERATION = 30.0
 K = 0.25
+ROUND_STATES = ("Wait for generation", "Check generation status", "Generation status?")  # one per poll
+ROUND_LAMBDAS = ("jobstore", "poll")  # await_generation and the status call, per poll
 
 
 def _compressed_wait(self, env, wait_seconds):
@@ -71,10 +78,31 @@ def _invocations(events: list[dict]) -> Counter:
     return found
 
 
-def real_execution(settings, *, quick: bool, media_for, adaptive) -> dict:
-    require("devstack.localaws", "functions.poll.handler", "functions.jobstore.handler")
+def _compression_patches():
+    from moto.stepfunctions.parser.asl.component.common.timeouts.timeout import TimeoutSecondsPath
     from moto.stepfunctions.parser.asl.component.state.wait.wait_function import wait_function
 
+    real_seconds = TimeoutSecondsPath._eval_seconds
+    return [mock.patch.object(wait_function.WaitFunction, "_wait_interval", _compressed_wait),
+            mock.patch.object(TimeoutSecondsPath, "_eval_seconds", lambda self, env: real_seconds(self, env) * K)]
+
+
+def _gateway(stack: contextlib.ExitStack) -> str:
+    """The api Lambda behind the local gateway (Sync.so's webhook route); its URL."""
+    from devstack.gateway import DEV_AUDIENCE, DEV_ISSUER, DevKeys, Gateway, JwtAuthorizer
+    from functions.api.handler import lambda_handler
+
+    keys = DevKeys.generate()
+    gateway = Gateway(lambda_handler, JwtAuthorizer(keys.jwks(), DEV_ISSUER, [DEV_AUDIENCE]))
+    gateway.start()
+    stack.callback(gateway.stop)
+    return gateway.url
+
+
+def real_execution(settings, *, mode: str, media_for, simulate) -> dict:
+    """One compressed execution in `mode` ("poll" or "callback"); `simulate(media, generation)` gives the
+    (status calls, seconds seen) the schedule predicts, compared with the real count."""
+    require("devstack.localaws", "functions.poll.handler", "functions.jobstore.handler", "functions.api.handler")
     from devstack.buckets import create_media_bucket
     from devstack.emulator import DEFAULT_API_KEY, EmulatorServer
     from devstack.localaws import LocalAwsServer, state_names
@@ -82,31 +110,51 @@ def real_execution(settings, *, quick: bool, media_for, adaptive) -> dict:
     from prosync.db.connection import close_all, connect
     from prosync.db.migrate import apply_migrations
     from prosync.db.repository import JobRepository
-    from prosync.settings import DatabaseSettings
+    from prosync.settings import DatabaseSettings, api_settings
 
     import logging
 
     logging.getLogger("werkzeug").setLevel(logging.ERROR)  # moto server's request log
     media = media_for(GENERATION)
-    sim_polls, sim_seen = adaptive(media, GENERATION)
+    sim_polls, _ = simulate(media, GENERATION)
     bucket = "bench-workflow-media"
-    saved = {k: os.environ.get(k) for k in ("DATABASE_URL", "SYNC_API_BASE_URL", "SYNC_API_KEY", "MEDIA_BUCKET",
-                                             "PROSYNC_WAIT_SCALE")}
+    names = ("DATABASE_URL", "SYNC_API_BASE_URL", "SYNC_API_KEY", "MEDIA_BUCKET", "PROSYNC_WAIT_SCALE",
+             "SYNC_WEBHOOKS", "WEBHOOK_URL", "SYNC_WEBHOOK_SECRET", "STATE_MACHINE_ARN")
+    saved = {k: os.environ.get(k) for k in names}
+    ended: dict[str, float] = {}
     with contextlib.ExitStack() as stack, tempfile.TemporaryDirectory() as tmp:
+        stack.callback(lambda: [os.environ.pop(k, None) if v is None else os.environ.__setitem__(k, v)
+                                for k, v in saved.items()])
+        stack.callback(api_settings.cache_clear)
         pg = LocalPostgres().start()
         stack.callback(pg.stop)
         url = pg.create_database("bench_workflow")
         emu = stack.enter_context(EmulatorServer(generation_seconds=GENERATION * K))
+        transition = emu.store.transition
+
+        def timed(generation_id, status, allowed_from, **fields):  # the generation's end, on our clock
+            moved = transition(generation_id, status, allowed_from, **fields)
+            if moved and status in ("COMPLETED", "FAILED", "REJECTED"):
+                ended[generation_id] = time.time()
+            return moved
+
+        emu.store.transition = timed
+        for name in ("WEBHOOK_URL", "SYNC_WEBHOOK_SECRET", "STATE_MACHINE_ARN"):
+            os.environ.pop(name, None)
         os.environ.update(DATABASE_URL=url, SYNC_API_BASE_URL=emu.url, SYNC_API_KEY=DEFAULT_API_KEY,
-                          MEDIA_BUCKET=bucket, PROSYNC_WAIT_SCALE="1")
-        stack.callback(lambda: [os.environ.pop(k, None) if v is None else os.environ.__setitem__(k, v)
-                                for k, v in saved.items()])
+                          MEDIA_BUCKET=bucket, PROSYNC_WAIT_SCALE="1",
+                          SYNC_WEBHOOKS="true" if mode == "callback" else "false")
         stack.callback(close_all)
-        stack.enter_context(mock.patch.object(wait_function.WaitFunction, "_wait_interval", _compressed_wait))
+        for patch in _compression_patches():
+            stack.enter_context(patch)
         aws = stack.enter_context(LocalAwsServer())
         s3 = aws.client("s3")
         create_media_bucket(s3, bucket)
         machine = aws.deploy()
+        if mode == "callback":
+            os.environ.update(STATE_MACHINE_ARN=machine, SYNC_WEBHOOK_SECRET=emu.webhook_secret,
+                              WEBHOOK_URL=f"{_gateway(stack)}/api/v1/webhooks/syncso")
+            api_settings.cache_clear()
         with connect(DatabaseSettings(database_url=url)) as conn:
             apply_migrations(conn)
             job_id = _job(JobRepository(conn), s3, bucket, media, Path(tmp))
@@ -122,23 +170,35 @@ def real_execution(settings, *, quick: bool, media_for, adaptive) -> dict:
             time.sleep(0.02)
         wall = time.monotonic() - started
         events = sfn.get_execution_history(executionArn=arn, maxResults=1000)["events"]
-        stats = emu.stats_snapshot()["requests"]
+        stats = emu.stats_snapshot()
+        with connect(DatabaseSettings(database_url=url)) as conn:
+            job = JobRepository(conn).get_job(job_id)
+            downloading = [e.at.timestamp() for e in JobRepository(conn).events(job_id)
+                           if e.to_status.value == "downloading"]
     if description["status"] != "SUCCEEDED":
         raise RuntimeError(f"execution {description['status']}: {description.get('error')} {description.get('cause')}")
+    requests = stats["requests"]
     entered = Counter(state_names(events))
-    polls = stats.get("get", 0)
-    loop = sorted(n for n, c in entered.items() if c == polls) if polls >= 2 else []
+    polls = requests.get("get", 0)
     invocations = _invocations(events)
-    per_poll = invocations.get("poll", 0) / max(1, polls)
+    fixed_invocations = {fn: n - (polls if fn in ROUND_LAMBDAS else 0) for fn, n in invocations.items()}
+    if mode == "callback":
+        fixed_invocations["api"] = sum(1 for d in stats["webhooks"]["recent"] if d.get("httpStatus") == 200)
+    lag = downloading[0] - ended[job.sync_generation_id] if downloading and job.sync_generation_id in ended else None
     return {
-        "fixed_transitions": sum(entered.values()) - polls * len(loop),
-        "transitions_per_poll": len(loop),
-        "fixed_invocations": {fn: n for fn, n in invocations.items() if fn != "poll"},
-        "polls_per_round": per_poll,
-        "matches": polls == sim_polls and stats.get("create", 0) == 1 and len(loop) > 0,
-        "real": {"status_calls": polls, "creates": stats.get("create", 0), "states_entered": dict(entered),
-                 "invocations": dict(invocations), "wall_s": wall, "emulator_requests": stats},
-        "summary": (f"G={GENERATION:.0f} s compressed x{1 / K:.0f} ({wall:.1f} s wall): {polls} Sync.so status "
-                    f"calls vs {sim_polls} simulated, {sum(entered.values())} states entered, "
-                    f"{sum(invocations.values())} Lambda invocations {dict(invocations)}"),
+        "mode": mode,
+        "fixed_transitions": sum(entered.values()) - polls * len(ROUND_STATES),
+        "transitions_per_poll": len(ROUND_STATES),
+        "fixed_invocations": fixed_invocations,
+        "invocations_per_poll": {fn: 1 for fn in ROUND_LAMBDAS},
+        "status_calls": polls,
+        "lag_s": lag,
+        "matches": polls == sim_polls and requests.get("create", 0) == 1,
+        "real": {"status_calls": polls, "simulated_status_calls": sim_polls, "creates": requests.get("create", 0),
+                 "states_entered": dict(entered), "invocations": dict(invocations), "wall_s": wall,
+                 "emulator_requests": requests, "webhooks": stats["webhooks"]["delivered"]},
+        "summary": (f"{mode}: G={GENERATION:.0f} s compressed x{1 / K:.0f} ({wall:.1f} s wall): {polls} Sync.so "
+                    f"status calls vs {sim_polls} simulated, {sum(entered.values())} states entered, "
+                    f"{sum(invocations.values())} Lambda invocations {dict(invocations)}"
+                    + (f", generation end -> downloading {lag:.2f} s" if lag is not None else "")),
     }

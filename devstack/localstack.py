@@ -149,6 +149,8 @@ class LocalStack:
         real_key = os.environ.get("SYNC_API_KEY")
         if real_key:
             self.sync_api_base_url = os.environ.get("SYNC_API_BASE_URL", "https://api.sync.so")
+            if not os.environ.get("WEBHOOK_URL"):  # Sync.so cannot reach this machine: poll
+                self._setenv(SYNC_WEBHOOKS="false")
             return
         from devstack.emulator import DEFAULT_API_KEY, EmulatorServer
 

@@ -161,7 +161,12 @@ class WorkflowTimingSettings(_Base):
 
 
 class JobStoreSettings(DatabaseSettings, WorkflowTimingSettings, SyncQueueSettings):
-    pass
+    # With Sync.so's webhook (`SYNC_WEBHOOKS`, on when submit sends a webhookUrl) the webhook ends the
+    # wait; the first fallback poll then comes this fraction of the expected generation time after
+    # submit (the adaptive schedule after it), instead of `poll_first_wait_fraction` (0.9) without it.
+    sync_webhooks: bool = True
+    callback_first_wait_fraction: float = Field(default=1.2, gt=0, le=5)
+    callback_first_wait_max_seconds: int = Field(default=1800, ge=5)
 
 
 class SubmitSettings(SyncSettings, StorageSettings):

@@ -70,16 +70,30 @@ def deadline_of(job: JobRecord, settings: WorkflowTimingSettings, now: datetime)
 def poll_seed(job: JobRecord, settings: WorkflowTimingSettings, now: datetime,
               deadline: str | None = None) -> dict[str, Any]:
     """The first wait for a new generation (from the model and media length) and the deadline."""
-    first = polling.first_wait_seconds(job.model, polling.media_seconds(job.inputs, job.segments_data), settings)
+    first = first_wait(job, settings)
     return {"interval": first, "waitSeconds": polling.scaled(first, settings),
             "deadline": deadline or deadline_of(job, settings, now).isoformat()}
 
 
+def first_wait(job: JobRecord, settings: WorkflowTimingSettings) -> int:
+    """Unscaled seconds before the first status call. Polling alone: 0.9 x the expected generation
+    time (`polling.first_wait_seconds`). With Sync.so's webhook, which ends the wait whenever the
+    generation ends, the first poll is only the fallback for a lost webhook: after the expected time
+    with a margin (`callback_first_wait_fraction`, 1.2), so a generation on time costs no status call."""
+    media = polling.media_seconds(job.inputs, job.segments_data)
+    if not getattr(settings, "sync_webhooks", False):
+        return polling.first_wait_seconds(job.model, media, settings)
+    wanted = settings.callback_first_wait_fraction * polling.expected_generation_seconds(job.model, media, settings)
+    return int(min(max(wanted, settings.poll_first_wait_min_seconds), settings.callback_first_wait_max_seconds))
+
+
 def complete_state(state: dict[str, Any]) -> dict[str, Any]:
-    """The poll state with every key the state machine reads."""
+    """The poll state with every key the state machine reads, and `callbackSeconds`: the callback
+    wait's timeout, the state's wait but at least 1 s (a Task timeout must be positive)."""
     full = {**POLL_DEFAULTS, **state}
     if full["rawStatus"] is None:
         full["rawStatus"] = full["status"]
+    full["callbackSeconds"] = max(1, int(full["waitSeconds"] or 0))
     return full
 
 
