@@ -4,7 +4,7 @@
 // for another one (never silently switched). Builds the create and edit requests.
 
 import { el } from "./dom.js";
-import { probeAudio, probeVideo } from "./media.js";
+import { drawWave, peaksOf, probeAudio, probeVideo } from "./media.js";
 import { AUDIO, VIDEO, contentType, mib } from "./rules.js";
 
 const $ = (sel) => document.querySelector(sel);
@@ -68,7 +68,8 @@ export class JobForm {
       for (let n = 2; this.audios.some((a) => a.refId === refId); n++) refId = `${base}-${n}`;
       const audio = { key: nextKey++, refId, file, duration: null };
       this.audios.push(audio);
-      this.probe(probeAudio(file).then((found) => { audio.duration = found.duration; this.renderAudios(); }));
+      this.probe(probeAudio(file).then((found) => { audio.duration = found.duration; this.showLength(audio); }));
+      peaksOf(file, 1, 160).then((peaks) => { audio.peaks = peaks; this.showLength(audio); });
     }
     for (const seg of this.segments) {  // a first audio goes to the segments that have none yet
       if (seg.audio === null && !seg.audioRemoved && this.audios.length === 1) seg.audio = this.audios[0].key;
@@ -98,13 +99,25 @@ export class JobForm {
     refId.addEventListener("input", () => { audio.refId = refId.value.trim(); this.refreshAudioChoices(); this.changed(); });
     const remove = el("button", { type: "button", "aria-label": `remove audio ${audio.refId}` }, "remove");
     remove.addEventListener("click", () => this.removeAudio(audio));
-    const length = audio.duration ? `${audio.duration.toFixed(2)} s` : "—";
     return el("tr", { "data-loc": `audios.${i}`, "data-ref": audio.refId },
       el("td", { "data-label": "refId" }, field(`audios.${i}.refId`, "refId", refId)),
       el("td", { "data-label": "file", "data-loc": `audios.${i}.fileName` }, audio.file.name, errorSlot()),
       el("td", { "data-label": "size", "data-loc": `audios.${i}.size` }, mib(audio.file.size), errorSlot()),
-      el("td", { "data-label": "length", class: "duration" }, length),
+      el("td", { "data-label": "length", class: "duration" }, ...this.length(audio)),
       el("td", {}, remove, errorSlot()));
+  }
+
+  // An audio's waveform and duration, once read (its row only: an input being typed in stays).
+  length(audio) {
+    const wave = el("canvas", { class: "wave", width: "160", height: "28", "aria-hidden": "true" });
+    if (audio.peaks) drawWave(wave, audio.peaks);
+    return [wave, el("span", {}, audio.duration ? `${audio.duration.toFixed(2)} s` : "—")];
+  }
+
+  showLength(audio) {
+    const i = this.audios.indexOf(audio);
+    const cell = i >= 0 && $(`#audios tbody tr:nth-child(${i + 1}) .duration`);
+    if (cell) cell.replaceChildren(...this.length(audio));
   }
 
   refreshAudioChoices() {

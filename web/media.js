@@ -86,3 +86,36 @@ export function timecode(seconds, fps) {
   const pad = (n) => String(n).padStart(2, "0");
   return `${pad(Math.floor(total / 3600))}:${pad(Math.floor(total / 60) % 60)}:${pad(total % 60)}:${pad(ff)}`;
 }
+
+const MAX_DECODE_BYTES = 200 * 1048576;  // larger files get a flat line instead of their waveform
+
+// A file's sound as about `points` peaks (its first channel); silence when it has none or is too large.
+export async function peaksOf(file, duration, points = 1000) {
+  if (file.size <= MAX_DECODE_BYTES) {
+    try {
+      const context = new OfflineAudioContext(1, 1, 8000);
+      const data = (await context.decodeAudioData(await file.arrayBuffer())).getChannelData(0);
+      const step = Math.max(1, Math.floor(data.length / points));
+      return Array.from({ length: Math.ceil(data.length / step) }, (_, i) => {
+        let peak = 0;
+        for (let j = i * step; j < Math.min(data.length, (i + 1) * step); j++) peak = Math.max(peak, Math.abs(data[j]));
+        return peak;
+      });
+    } catch { /* no audio track, or a codec this browser lacks */ }
+  }
+  return new Array(Math.max(2, Math.round(duration * 10))).fill(0);
+}
+
+// Peaks drawn as a small waveform (a bar per column) on a canvas.
+export function drawWave(canvas, peaks) {
+  const context = canvas.getContext("2d");
+  const { width, height } = canvas;
+  context.clearRect(0, 0, width, height);
+  context.fillStyle = "#6a7283";
+  const top = Math.max(...peaks, 1e-6);
+  for (let x = 0; x < width; x++) {
+    const peak = peaks[Math.floor((x / width) * peaks.length)] / top;
+    const h = Math.max(1, peak * height);
+    context.fillRect(x, (height - h) / 2, 1, h);
+  }
+}

@@ -6,11 +6,10 @@
 // the segment's crop start and end. The form stays the truth; this view follows it both ways.
 import WaveSurfer from "./vendor/wavesurfer.js/wavesurfer.esm.js";
 import RegionsPlugin from "./vendor/wavesurfer.js/plugins/regions.esm.js";
-import { FALLBACK_FPS } from "./media.js";
+import { FALLBACK_FPS, peaksOf } from "./media.js";
 
 const $ = (sel) => document.querySelector(sel);
 const COLOR = "rgba(47, 111, 237, 0.28)", CHOSEN = "rgba(47, 111, 237, 0.5)", CROP = "rgba(46, 125, 50, 0.3)";
-const MAX_DECODE_BYTES = 200 * 1048576;  // larger videos get a flat line instead of their waveform
 const style = { height: 64, waveColor: "#9aa6bd", progressColor: "#2f6fed", cursorColor: "#c62828", cursorWidth: 2 };
 
 export class Timeline {
@@ -134,22 +133,4 @@ function metadataDuration(video) {
     video.addEventListener("loadedmetadata", () => resolve(video.duration), { once: true });
     video.addEventListener("error", () => resolve(null), { once: true });
   });
-}
-
-// The video's sound as ~1000 peaks (its first channel); silence when it has none or is too large.
-async function peaksOf(file, duration) {
-  const points = 1000;
-  if (file.size <= MAX_DECODE_BYTES) {
-    try {
-      const context = new OfflineAudioContext(1, 1, 8000);
-      const data = (await context.decodeAudioData(await file.arrayBuffer())).getChannelData(0);
-      const step = Math.max(1, Math.floor(data.length / points));
-      return Array.from({ length: Math.ceil(data.length / step) }, (_, i) => {
-        let peak = 0;
-        for (let j = i * step; j < Math.min(data.length, (i + 1) * step); j++) peak = Math.max(peak, Math.abs(data[j]));
-        return peak;
-      });
-    } catch { /* no audio track, or a codec this browser lacks */ }
-  }
-  return new Array(Math.max(2, Math.round(duration * 10))).fill(0);
 }
