@@ -16,7 +16,7 @@ from rich.table import Table
 
 from bench.common import BenchResult, Skip, machine
 
-# name -> module; the order is the numbering (1..6).
+# name -> module; the order is the numbering (1..6), then burst (7).
 BENCHES = {
     "api": "bench.api_latency",
     "coldstart": "bench.cold_start",
@@ -24,6 +24,7 @@ BENCHES = {
     "workflow": "bench.workflow_efficiency",
     "db": "bench.db_scale",
     "e2e": "bench.end_to_end",
+    "burst": "bench.burst",
 }
 DEFAULT_OUT = Path(__file__).parent / "results" / "latest.json"
 console = Console(width=None if sys.stdout.isatty() else 160)
