@@ -59,7 +59,9 @@ def handle(event: dict[str, Any], settings: JobStoreSettings, now: datetime | No
 def record_generation(repo, job_id, event, settings, now) -> dict[str, Any]:
     generation_id = str(event["generationId"])
     cost = event.get("estimatedCost")
-    detail = {"step": "generation", "generationId": generation_id, "attempt": event.get("attempt")}
+    detail = {"step": "generation", "generationId": generation_id}
+    if event.get("attempt") is not None:
+        detail["attempt"] = event["attempt"]
     job = repo.transition(job_id, JobStatus.PROCESSING, detail=detail, sync_generation_id=generation_id,
                           **({"estimated_cost": cost} if cost else {}))
     if job is None or job.sync_generation_id != generation_id:
