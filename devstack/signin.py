@@ -5,7 +5,9 @@ code flow with PKCE (S256) and a state, opened in the user's browser; the code i
 token endpoint. Authlib's OAuth2 client (httpx) makes the authorize URL, the code exchange and the
 refreshes. Where to sign in comes from the deployment's `auth-config.json` (served beside the page,
 `{origin of the API}/auth-config.json`, the file the page reads) or from --authority/--client-id;
-the endpoints from `{authority}/.well-known/openid-configuration`.
+the endpoints from `{authority}/.well-known/openid-configuration`, those the file names overriding
+them. The redirect is the first free of the file's `cliRedirectUris` (Cognito needs each registered),
+else of http://localhost:8765-8767/callback, or `--port`.
 
 The refresh token (and the current access token) are kept per API in
 `$XDG_CONFIG_HOME/prosync/credentials.json` (default ~/.config), mode 0600 in a 0700 folder;
@@ -35,8 +37,12 @@ with warnings.catch_warnings():  # Authlib 1.9 would rather have httpx2; httpx i
 
 AUTH_CONFIG = "auth-config.json"
 DEFAULT_SCOPE = "openid email profile"
-LOOPBACK_PORT = 8976  # the loopback redirect http://localhost:8976/callback must be registered
-CALLBACK_PATH = "/callback"
+# The loopback redirects the deployment registers (Cognito compares them exactly and takes plain http
+# only for localhost): auth-config.json's `cliRedirectUris`, else these; the first free port is used.
+LOOPBACK_REDIRECTS = tuple(f"http://localhost:{port}/callback" for port in (8765, 8766, 8767))
+# auth-config.json's names of the endpoints, which override the discovered ones
+ENDPOINTS = {"authorizationEndpoint": "authorization_endpoint", "tokenEndpoint": "token_endpoint",
+             "revocationEndpoint": "revocation_endpoint"}
 REFRESH_MARGIN = 60  # seconds: a token closer than this to its expiry is refreshed first
 
 
@@ -108,9 +114,10 @@ class CredentialStore:
 
 
 class LoopbackReceiver:
-    """A one-shot HTTP server on 127.0.0.1 that takes the first request to /callback."""
+    """A one-shot HTTP server on 127.0.0.1 that takes the first request to the redirect URI's path."""
 
-    def __init__(self, port: int = LOOPBACK_PORT):
+    def __init__(self, redirect_uri: str):
+        target = urlsplit(redirect_uri)
         self.query: dict[str, str] | None = None
         self._received = threading.Event()
         receiver = self
@@ -118,7 +125,7 @@ class LoopbackReceiver:
         class Handler(BaseHTTPRequestHandler):
             def do_GET(self):  # noqa: N802 (http.server's name)
                 parts = urlsplit(self.path)
-                if parts.path != CALLBACK_PATH or receiver._received.is_set():
+                if parts.path != target.path or receiver._received.is_set():
                     self.send_error(404)
                     return
                 receiver.query = {k: v[0] for k, v in parse_qs(parts.query).items()}
@@ -137,9 +144,17 @@ class LoopbackReceiver:
             def log_message(self, *args):
                 pass
 
-        self._server = HTTPServer(("127.0.0.1", port), Handler)
-        self.port = self._server.server_port
-        self.redirect_uri = f"http://localhost:{self.port}{CALLBACK_PATH}"
+        self._server = HTTPServer(("127.0.0.1", target.port), Handler)  # OSError when in use
+        self.redirect_uri = redirect_uri
+
+    @classmethod
+    def first_free(cls, redirect_uris: list[str]) -> LoopbackReceiver:
+        for uri in redirect_uris:
+            try:
+                return cls(uri)
+            except OSError:
+                continue
+        raise SignInError(f"every loopback port is in use: {', '.join(redirect_uris)}")
 
     def __enter__(self) -> LoopbackReceiver:
         threading.Thread(target=self._server.serve_forever, args=(0.05,), daemon=True).start()
@@ -156,18 +171,22 @@ class LoopbackReceiver:
 
 
 def login(api_url: str, open_browser, *, authority: str | None = None, client_id: str | None = None,
-          scope: str | None = None, port: int = LOOPBACK_PORT, timeout: float = 300,
+          scope: str | None = None, port: int | None = None, timeout: float = 300,
           store: CredentialStore | None = None) -> dict:
     """Sign in through the browser (`open_browser(url)`); keeps and returns the stored entry."""
     store = store or CredentialStore()
     with httpx.Client(timeout=30) as http:
         config = {} if authority and client_id else auth_config(http, api_url)
         authority = authority or config["authority"]
-        client_id = client_id or config.get("cliClientId") or config["clientId"]
+        client_id = client_id or config["clientId"]
         metadata = discover(http, authority)
-    with LoopbackReceiver(port) as receiver:
-        client = _client(client_id, scope=scope or config.get("scope") or DEFAULT_SCOPE,
-                         redirect_uri=receiver.redirect_uri)
+    metadata.update({key: config[name] for name, key in ENDPOINTS.items() if config.get(name)})
+    scope = scope or config.get("scope") or " ".join(config.get("scopes", [])) or DEFAULT_SCOPE
+    redirects = config.get("cliRedirectUris") or LOOPBACK_REDIRECTS
+    if port:
+        redirects = [f"http://localhost:{port}/callback"]
+    with LoopbackReceiver.first_free(list(redirects)) as receiver:
+        client = _client(client_id, scope=scope, redirect_uri=receiver.redirect_uri)
         verifier = generate_token(64)
         url, state = client.create_authorization_url(metadata["authorization_endpoint"],
                                                      code_verifier=verifier)

@@ -1,10 +1,14 @@
-// Sign-in of the deployed page (issue 12). When an auth-config.json is served beside the page,
+// Sign-in of the deployed page (issue 12). When an auth-config.json is served beside the page (the
+// deployment writes it, infra/auth.py; docs/DEPLOY.md "Sign-in"):
 //   {"authority": "https://cognito-idp.<region>.amazonaws.com/<pool>", "clientId": "…",
-//    "scope": "openid email profile", "redirectPath": "/"}          (scope and redirectPath optional)
+//    "redirectUri": "https://<site>/", "postLogoutRedirectUri": "https://<site>/",
+//    "scopes": ["openid", "email", "profile"], "tokenEndpoint": "…", "revocationEndpoint": "…", …}
+// (only authority and clientId are required; `scope` as one string and `redirectPath` work too)
 // the page signs in with oidc-client-ts (web/vendor, loaded only then): the authorization code flow with
 // PKCE (S256; the library has no implicit flow), the access token refreshed with the refresh token a
 // minute before it expires, sign-out at the provider's end-session endpoint (with Cognito's client_id
-// and logout_uri too). The endpoints come from {authority}/.well-known/openid-configuration.
+// and logout_uri too). The endpoints come from {authority}/.well-known/openid-configuration; those the
+// file names fill in or override it (Cognito's discovery lists no revocation endpoint).
 // Without the file (the local stack, or a host that wants pasted tokens) startSignIn() answers null and
 // the page keeps its token field and dev tokens as before.
 //
@@ -43,17 +47,23 @@ function library() {
   });
 }
 
+const ENDPOINTS = { authorizationEndpoint: "authorization_endpoint", tokenEndpoint: "token_endpoint",
+  revocationEndpoint: "revocation_endpoint", endSessionEndpoint: "end_session_endpoint" };
+
 async function session(config, { UserManager, WebStorageStateStore }, ui, onChange) {
-  const page = new URL(location.pathname, location.origin).href;
-  const redirect = new URL(config.redirectPath || location.pathname, location.origin);
+  const here = new URL(location.pathname, location.origin).href;
+  const redirect = new URL(config.redirectUri || config.redirectPath || here, location.href);
+  const page = new URL(config.postLogoutRedirectUri || here, location.href).href;
   const store = new WebStorageStateStore({ store: sessionStorage });
   const manager = new UserManager({
     authority: config.authority,
+    metadataSeed: Object.fromEntries(Object.entries(ENDPOINTS).filter(([name]) => config[name])
+      .map(([name, key]) => [key, config[name]])),
     client_id: config.clientId,
     redirect_uri: redirect.href,
     post_logout_redirect_uri: page,
     response_type: "code",
-    scope: config.scope || "openid email profile",
+    scope: config.scope || (config.scopes || []).join(" ") || "openid email profile",
     userStore: store,
     stateStore: store,
     automaticSilentRenew: true,  // with a refresh token: a token request, no iframe

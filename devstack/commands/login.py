@@ -21,8 +21,9 @@ def register(sub) -> None:
     parser.add_argument("--authority", default=None, help="OpenID issuer URL (default: auth-config.json's)")
     parser.add_argument("--client-id", default=None, help="public client id (default: auth-config.json's)")
     parser.add_argument("--scope", default=None, help="default: the config's, else 'openid email profile'")
-    parser.add_argument("--port", type=int, default=None,
-                        help="loopback port of the redirect http://localhost:PORT/callback (default 8976)")
+    parser.add_argument("--port", type=int, default=None, help="loopback port of the redirect "
+                        "http://localhost:PORT/callback (default: the first free of auth-config.json's "
+                        "cliRedirectUris, else of 8765-8767)")
     parser.add_argument("--no-browser", action="store_true", help="print the sign-in URL, open no browser")
     parser.add_argument("--timeout", type=float, default=300, help="seconds to wait for the browser")
     parser.set_defaults(func=run_login)
@@ -50,7 +51,7 @@ def run_login(args) -> int:
 
     try:
         entry = signin.login(args.api, open_browser, authority=args.authority, client_id=args.client_id,
-                             scope=args.scope, port=args.port or signin.LOOPBACK_PORT, timeout=args.timeout)
+                             scope=args.scope, port=args.port, timeout=args.timeout)
     except (signin.SignInError, OSError) as exc:
         console.print(f"[red]{exc}[/]")
         return 1

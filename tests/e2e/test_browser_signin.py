@@ -29,8 +29,10 @@ CLIENT_ID = "prosync-web"
 TTL = 65  # oidc-client-ts renews 60 s before expiry: a refresh ~5 s after each token
 
 
-@pytest.fixture
-def deployed_page(db, tmp_path, monkeypatch):
+@pytest.fixture(params=["infra", "minimal"])
+def deployed_page(request, db, tmp_path, monkeypatch):
+    """The page with auth-config.json as infra/auth.py writes it for Cognito, or with only the two
+    required names (the endpoints then come from discovery alone)."""
     from functions.api.handler import lambda_handler
 
     monkeypatch.setenv("MEDIA_BUCKET", "prosync-signin-test")
@@ -39,7 +41,6 @@ def deployed_page(db, tmp_path, monkeypatch):
     JobRepository(db).set_tier(provider.user.sub, Tier.PRO, provider.user.email)
     web = tmp_path / "web"
     shutil.copytree(WEB_DIR, web)
-    (web / "auth-config.json").write_text(json.dumps({"authority": provider.issuer, "clientId": CLIENT_ID}))
     claims_seen: list[dict] = []
 
     def handler(event, context):  # what the api Lambda was given, after the authorizer
@@ -55,6 +56,12 @@ def deployed_page(db, tmp_path, monkeypatch):
     page = f"{gateway.url}/"
     provider.client.redirect_uris.append(page)
     provider.client.logout_uris.append(page)
+    config = {"authority": provider.issuer, "clientId": CLIENT_ID}
+    if request.param == "infra":
+        config.update(redirectUri=page, postLogoutRedirectUri=page, scopes=["openid", "email", "profile"],
+                      revocationEndpoint=f"{provider.issuer}/oauth2/revoke", responseType="code", pkce="S256",
+                      cliRedirectUris=["http://localhost:8765/callback"])
+    (web / "auth-config.json").write_text(json.dumps(config))
     yield provider, page, claims_seen
     gateway.stop()
     provider.stop()

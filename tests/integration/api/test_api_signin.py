@@ -43,7 +43,9 @@ def deployment(api, tmp_path, monkeypatch):
     provider = OidcProvider(client_id=CLIENT_ID, redirect_uris=[f"http://localhost:{port}/callback"]).start()
     web = tmp_path / "site"
     web.mkdir()
-    config = {"authority": provider.issuer, "clientId": CLIENT_ID, "scope": "openid email profile"}
+    config = {"authority": provider.issuer, "clientId": CLIENT_ID, "scopes": ["openid", "email", "profile"],
+              "tokenEndpoint": f"{provider.issuer}/oauth2/token", "responseType": "code", "pkce": "S256",
+              "cliRedirectUris": [f"http://localhost:{port}/callback"]}  # as infra/auth.py writes it
     (web / "auth-config.json").write_text(json.dumps(config))
     gateway = Gateway(lambda_handler, JwtAuthorizer.from_issuer(provider.issuer, [CLIENT_ID]), web_dir=web)
     gateway.start()
@@ -66,7 +68,7 @@ def browse(url: str) -> None:
 
 def test_login_through_the_browser_then_the_api_accepts_the_access_token(deployment, tmp_path):
     env = {**os.environ, "BROWSER": BROWSER, "XDG_CONFIG_HOME": str(tmp_path / "config")}
-    done = cli("login", "--api", deployment.url, "--port", str(deployment.port), env=env)
+    done = cli("login", "--api", deployment.url, env=env)  # the port of the config's cliRedirectUris
     assert done.returncode == 0, done.stderr
     assert "signed in" in done.stderr
 
@@ -97,7 +99,7 @@ def test_login_through_the_browser_then_the_api_accepts_the_access_token(deploym
 
 
 def test_submit_uses_the_sign_in_and_refreshes_it(deployment):
-    entry = signin.login(deployment.url, browse, port=deployment.port)
+    entry = signin.login(deployment.url, browse)
     args = Namespace(api=deployment.url, token=None, tier="pro")
     assert _endpoint(args) == (deployment.url, entry["accessToken"])  # still valid: no refresh
     assert deployment.provider.called("/oauth2/token")[-1]["grant_type"] == "authorization_code"
@@ -118,7 +120,7 @@ def test_submit_uses_the_sign_in_and_refreshes_it(deployment):
 
 
 def test_logout_revokes_and_forgets(deployment, tmp_path):
-    entry = signin.login(deployment.url, browse, port=deployment.port)
+    entry = signin.login(deployment.url, browse)
     env = {**os.environ, "XDG_CONFIG_HOME": str(tmp_path / "config")}
     done = cli("logout", "--api", deployment.url, env=env)
     assert done.returncode == 0 and "signed out" in done.stderr
@@ -131,8 +133,9 @@ def test_an_answer_with_another_state_or_an_error_gets_no_token(deployment):
     def forged(url: str) -> None:  # a page that calls the loopback server with its own code
         httpx.get(f"http://127.0.0.1:{deployment.port}/callback?code=stolen&state=forged")
 
-    with pytest.raises(signin.SignInError, match="wrong state"):
-        signin.login(deployment.url, forged, port=deployment.port)
+    with pytest.raises(signin.SignInError, match="wrong state"):  # also: no auth-config.json needed
+        signin.login(deployment.url, forged, authority=deployment.provider.issuer, client_id=CLIENT_ID,
+                     port=deployment.port)
 
     def denied(url: str) -> None:
         httpx.get(f"http://127.0.0.1:{deployment.port}/callback?error=access_denied")
