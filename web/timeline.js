@@ -63,9 +63,11 @@ export class Timeline {
     const range = this.fit(null, region.start, region.end, region.start);
     const full = this.form.maxSegments !== null && this.form.segments.length >= this.form.maxSegments;
     region.remove();
-    if (!range || full) return;
+    if (full) { say(`Your plan allows at most ${this.form.maxSegments} segments.`); return; }
+    if (!range) { say("No room there: segments may touch, not overlap."); return; }
     const seg = this.form.addSegment({ startTime: range[0], endTime: range[1] });
     this.form.choose(this.form.segments.indexOf(seg));
+    say(`Segment ${this.form.segments.indexOf(seg) + 1}: ${range[0]}–${range[1]} s.`);
   }
 
   moved(region) {
@@ -75,6 +77,7 @@ export class Timeline {
     if (!range) { this.quiet = true; region.setOptions({ start: seg.start, end: seg.end }); this.quiet = false; return; }
     this.form.setTimes(seg, { start: range[0], end: range[1] });
     this.form.choose(this.form.segments.indexOf(seg));
+    say(`Segment ${this.form.segments.indexOf(seg) + 1}: ${range[0]}–${range[1]} s.`);
   }
 
   // [start, end] snapped to frames and kept between the neighbours of `from` (where it was or began),
@@ -126,6 +129,8 @@ export class Timeline {
     });
   }
 }
+
+function say(text) { $("#preview-said").textContent = text; }  // read out (aria-live)
 
 function metadataDuration(video) {
   if (video.readyState >= 1) return Promise.resolve(video.duration);
