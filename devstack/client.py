@@ -128,10 +128,15 @@ def multipart_body(
     return chunks(), len(head) + size + len(tail), f"multipart/form-data; boundary={boundary}"
 
 
+def api_base(api_url: str) -> str:
+    """The API's base URL as the client uses it: `…/api/v1`, added when the URL names only the host."""
+    base = api_url.rstrip("/")
+    return base if base.endswith("/api/v1") else f"{base}/api/v1"
+
+
 class ProSyncClient:
     def __init__(self, api_url: str, token: str, timeout: float = 60.0):
-        base = api_url.rstrip("/")
-        self.base = base if base.endswith("/api/v1") else f"{base}/api/v1"
+        self.base = api_base(api_url)
         self.http = httpx.Client(
             base_url=self.base, timeout=timeout, headers={"authorization": f"Bearer {token}"}
         )

@@ -31,6 +31,8 @@ import httpx
 from authlib.common.security import generate_token
 from authlib.integrations.base_client import OAuthError
 
+from devstack.client import api_base
+
 with warnings.catch_warnings():  # Authlib 1.9 would rather have httpx2; httpx is what the project uses
     warnings.simplefilter("ignore", DeprecationWarning)
     from authlib.integrations.httpx_client import OAuth2Client
@@ -48,12 +50,6 @@ REFRESH_MARGIN = 60  # seconds: a token closer than this to its expiry is refres
 
 class SignInError(Exception):
     pass
-
-
-def api_base(api_url: str) -> str:
-    """The API's base URL as the client uses it (…/api/v1), the key of its stored credentials."""
-    base = api_url.rstrip("/")
-    return base if base.endswith("/api/v1") else f"{base}/api/v1"
 
 
 def auth_config(http: httpx.Client, api_url: str) -> dict:
