@@ -1,0 +1,179 @@
+"""The text-removal steps of the workflow, on S3 (the textremoval Lambda runs them; no database).
+
+Keys, for the job's result `results/<job>/<name>.mp4` (what download wrote):
+    results/<job>/<name>.lipsync.mp4         the untouched lip-synced video, kept
+    results/<job>/textremoval/plan.json      size, rate, regions, chunks (deleted at the end)
+    results/<job>/textremoval/in|out/chunk-NNNN.mp4   the chunks before and after cleaning (same)
+    results/<job>/<name>.mp4                 the cleaned video, written only by a join that checked it
+
+Events (`action` picks):
+    plan    {jobId, resultKey, textRemoval: {regions?, auto?}} -> {planKey, chunks: [{index}], chunkCount,
+            maxConcurrency, regions, keptKey}
+    chunk   {jobId, planKey, index}        -> {index, frames}
+    join    {jobId, planKey}               -> {resultKey, size, duration, keptKey}
+    cleanup {jobId, resultKey}             -> {deleted}: the work files and any cleaned output; the
+            kept lip-synced file stays (a failed job publishes nothing half-done)
+"""
+
+from __future__ import annotations
+
+import json
+import tempfile
+from fractions import Fraction
+from pathlib import Path
+from typing import Any
+
+from pydantic import Field
+
+from prosync.settings import StorageSettings
+from prosync.textremoval import video
+from prosync.textremoval.regions import Region, region_from_json
+from prosync.workflow.errors import WorkflowError
+
+
+class TextRemovalSettings(StorageSettings):
+    text_removal_chunk_seconds: float = Field(10.0, gt=0)  # a chunk is cut at the first keyframe after
+    text_removal_max_concurrency: int = Field(10, ge=1, le=40)  # the Map's MaxConcurrency (state input)
+    text_removal_sample_seconds: float = Field(0.2, gt=0)  # detection: one frame every ... seconds
+    text_removal_temporal: bool = True  # fill from neighbouring frames before spatial inpainting
+
+
+class TextRemovalFailed(WorkflowError):
+    """The video could not be cleaned (unreadable, a chunk that does not decode or encode, a join
+    whose frame count differs): the job fails with this message."""
+
+    code = "text_removal_failed"
+
+
+def kept_key(result_key: str) -> str:
+    return result_key[: -len(".mp4")] + ".lipsync.mp4" if result_key.endswith(".mp4") else result_key + ".lipsync"
+
+
+def work_prefix(job_id: str) -> str:
+    return f"results/{job_id}/textremoval/"
+
+
+def _exists(s3, bucket: str, key: str) -> bool:
+    try:
+        s3.head_object(Bucket=bucket, Key=key)
+        return True
+    except s3.exceptions.ClientError as exc:
+        if exc.response.get("Error", {}).get("Code") in ("404", "NoSuchKey", "NotFound"):
+            return False
+        raise
+
+
+def plan(event: dict[str, Any], settings: TextRemovalSettings, s3) -> dict[str, Any]:
+    job_id, bucket = str(event["jobId"]), settings.media_bucket
+    result_key, config = str(event["resultKey"]), event.get("textRemoval") or {}
+    kept = kept_key(result_key)
+    if not _exists(s3, bucket, kept):  # a retry after the move finds it done
+        s3.copy({"Bucket": bucket, "Key": result_key}, bucket, kept)
+    s3.delete_object(Bucket=bucket, Key=result_key)  # from now on only a checked join writes it
+    prefix = work_prefix(job_id)
+    with tempfile.TemporaryDirectory(prefix="textremoval-") as tmp:
+        source = Path(tmp) / "source.mp4"
+        s3.download_file(bucket, kept, str(source))
+        try:
+            info = video.describe(source)
+        except Exception as exc:
+            raise TextRemovalFailed(f"the lip-synced video could not be read: {exc}"[:1000]) from exc
+        regions = [Region.from_request(r) for r in config.get("regions") or []]
+        if config.get("auto"):
+            from prosync.textremoval.detect import detect_regions
+
+            regions += detect_regions(source, sample_seconds=settings.text_removal_sample_seconds)
+        chunks = video.cut(source, Path(tmp) / "in", settings.text_removal_chunk_seconds)
+        for chunk in chunks:
+            s3.upload_file(str(Path(tmp) / "in" / chunk["file"]), bucket, f"{prefix}in/{chunk['file']}")
+    document = {**info, "jobId": job_id, "resultKey": result_key, "keptKey": kept,
+                "regions": [r.to_json() for r in regions], "chunks": chunks}
+    plan_key = f"{prefix}plan.json"
+    s3.put_object(Bucket=bucket, Key=plan_key, Body=json.dumps(document).encode(),
+                  ContentType="application/json")
+    return {"planKey": plan_key, "chunks": [{"index": c["index"]} for c in chunks],
+            "chunkCount": len(chunks), "maxConcurrency": settings.text_removal_max_concurrency,
+            "regions": len(regions), "keptKey": kept}
+
+
+def _plan(s3, bucket: str, plan_key: str) -> dict[str, Any]:
+    return json.loads(s3.get_object(Bucket=bucket, Key=plan_key)["Body"].read())
+
+
+def chunk(event: dict[str, Any], settings: TextRemovalSettings, s3) -> dict[str, Any]:
+    bucket = settings.media_bucket
+    document = _plan(s3, bucket, str(event["planKey"]))
+    index = int(event["index"])
+    item = document["chunks"][index]
+    prefix = work_prefix(document["jobId"])
+    with tempfile.TemporaryDirectory(prefix="textremoval-") as tmp:
+        src, out = Path(tmp) / "in.mp4", Path(tmp) / "out.mp4"
+        s3.download_file(bucket, f"{prefix}in/{item['file']}", str(src))
+        try:
+            frames = video.clean_chunk(
+                src, out, [region_from_json(r) for r in document["regions"]], first_pts=item["firstPts"],
+                time_base=Fraction(*document["timeBase"]), rate=Fraction(*document["rate"]),
+                temporal=settings.text_removal_temporal)
+        except Exception as exc:
+            raise TextRemovalFailed(f"chunk {index} could not be cleaned: {exc}"[:1000]) from exc
+        if frames != item["frames"]:
+            raise TextRemovalFailed(f"chunk {index}: {frames} frames cleaned, {item['frames']} expected")
+        s3.upload_file(str(out), bucket, f"{prefix}out/{item['file']}")
+    return {"index": index, "frames": frames}
+
+
+def join(event: dict[str, Any], settings: TextRemovalSettings, s3) -> dict[str, Any]:
+    bucket = settings.media_bucket
+    document = _plan(s3, bucket, str(event["planKey"]))
+    prefix, chunks = work_prefix(document["jobId"]), document["chunks"]
+    with tempfile.TemporaryDirectory(prefix="textremoval-") as tmp:
+        source, out = Path(tmp) / "source.mp4", Path(tmp) / "clean.mp4"
+        s3.download_file(bucket, document["keptKey"], str(source))
+        paths = []
+        for item in chunks:
+            path = Path(tmp) / item["file"]
+            s3.download_file(bucket, f"{prefix}out/{item['file']}", str(path))
+            paths.append(path)
+        try:
+            video.join(chunks, paths, source, out)
+            info = video.describe(out)
+        except Exception as exc:
+            raise TextRemovalFailed(f"the cleaned chunks could not be joined: {exc}"[:1000]) from exc
+        if info["frames"] != document["frames"]:
+            raise TextRemovalFailed(f"the cleaned video has {info['frames']} frames, the lip-synced one "
+                                    f"{document['frames']}")
+        s3.upload_file(str(out), bucket, document["resultKey"], ExtraArgs={"ContentType": "video/mp4"})
+        size = out.stat().st_size
+    _delete_prefix(s3, bucket, prefix)
+    return {"resultKey": document["resultKey"], "size": size, "duration": info["duration"],
+            "keptKey": document["keptKey"]}
+
+
+def cleanup(event: dict[str, Any], settings: TextRemovalSettings, s3) -> dict[str, Any]:
+    bucket, job_id = settings.media_bucket, str(event["jobId"])
+    deleted = _delete_prefix(s3, bucket, work_prefix(job_id))
+    result_key = event.get("resultKey")
+    if result_key and _exists(s3, bucket, kept_key(result_key)) and _exists(s3, bucket, result_key):
+        s3.delete_object(Bucket=bucket, Key=result_key)
+        deleted += 1
+    return {"deleted": deleted}
+
+
+def _delete_prefix(s3, bucket: str, prefix: str) -> int:
+    count = 0
+    for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix):
+        keys = [{"Key": item["Key"]} for item in page.get("Contents", [])]
+        if keys:
+            s3.delete_objects(Bucket=bucket, Delete={"Objects": keys, "Quiet": True})
+            count += len(keys)
+    return count
+
+
+ACTIONS = {"plan": plan, "chunk": chunk, "join": join, "cleanup": cleanup}
+
+
+def handle(event: dict[str, Any], settings: TextRemovalSettings, s3) -> dict[str, Any]:
+    action = ACTIONS.get(str(event.get("action")))
+    if action is None:
+        raise ValueError(f"unknown textremoval action {event.get('action')!r}; one of {sorted(ACTIONS)}")
+    return action(event, settings, s3)
