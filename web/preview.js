@@ -1,7 +1,8 @@
 // The chosen video in the page (from a blob: URL, nothing uploaded): a scrubber, the timecode
 // (hh:mm:ss:ff at the video's frame rate) and the keys of an editor, on the preview area:
-//   space play/pause · J back 1 s · K pause · L play (again: faster) · ←/→ one frame · I/O set the
-//   chosen segment's start/end at the playhead (snapped to a frame) · Delete remove the chosen segment.
+//   space play/pause · J back 1 s · K pause · L play (again: faster) · ←/→ one frame · N new segment
+//   at the playhead · I/O set the chosen segment's start/end there (snapped to a frame) · Delete
+//   remove the chosen segment.
 // "Hear it" plays the chosen segment's audio (its crop) over the muted video before paying.
 import { el } from "./dom.js";
 import { FALLBACK_FPS, timecode } from "./media.js";
@@ -74,6 +75,7 @@ export class Preview {
       i: () => seg && this.form.setTimes(seg, { start: at }),
       o: () => seg && this.form.setTimes(seg, { end: at }),
       Delete: () => seg && seg.row.querySelector(".remove").click(),
+      n: () => this.timeline.addAt(at),
     };
     if (!actions[k] || e.ctrlKey || e.metaKey || e.altKey) return;
     if (e.target === this.scrub && k.startsWith("Arrow")) return;  // the slider's own arrows

@@ -60,9 +60,16 @@ export class Timeline {
 
   // A region drawn by the mouse becomes a segment (or goes, if it has no room or the plan is full).
   drawn(region) {
-    const range = this.fit(null, region.start, region.end, region.start);
-    const full = this.form.maxSegments !== null && this.form.segments.length >= this.form.maxSegments;
     region.remove();
+    this.add(region.start, region.end);
+  }
+
+  // A new segment of one second (or up to the next one) at `t`, by the N key.
+  addAt(t) { this.add(t, t + 1); }
+
+  add(start, end) {
+    const range = this.fit(null, start, end, start);
+    const full = this.form.maxSegments !== null && this.form.segments.length >= this.form.maxSegments;
     if (full) { say(`Your plan allows at most ${this.form.maxSegments} segments.`); return; }
     if (!range) { say("No room there: segments may touch, not overlap."); return; }
     const seg = this.form.addSegment({ startTime: range[0], endTime: range[1] });
@@ -86,8 +93,9 @@ export class Timeline {
     let s = this.snap(start), e = this.snap(end);
     const others = this.form.segments.filter((o) => o !== seg && o.start !== null && o.end !== null && o.end > o.start);
     const before = Math.max(0, ...others.filter((o) => o.start < from + 1e-9 && o.end <= from + 1e-9).map((o) => o.end));
-    const after = Math.min(this.ws.getDuration(), ...others.filter((o) => o.start >= from - 1e-9).map((o) => o.start));
+    const after = Math.min(this.ws ? this.ws.getDuration() : this.video.duration || Infinity, ...others.filter((o) => o.start >= from - 1e-9).map((o) => o.start));
     if (seg && e - s > after - before) return null;
+    if (!seg) e = Math.min(e, after);
     if (s < before) { if (seg) e += before - s; s = before; }
     if (e > after) { if (seg) s -= e - after; e = after; }
     s = Math.max(s, before);

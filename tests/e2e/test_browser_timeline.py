@@ -136,6 +136,10 @@ def test_editor_keys_set_in_and_out_on_frames(editor, media):
     editor.evaluate("document.querySelector('#preview').focus()")
     key("Delete", "Delete")
     assert segments(editor) == []
+    at = round(editor.evaluate("document.querySelector('#preview-video').currentTime") * FPS) / FPS
+    key("n", "KeyN")  # a new one at the playhead, a second long
+    start, end = (float(v) for v in segments(editor)[0][:2])
+    assert abs(start - at) < 1e-6 and abs(end - start - 1) < 1e-6
 
 
 def serious_violations(page) -> list[str]:
