@@ -130,9 +130,9 @@ async function signOut(manager, config, page) {
 // The sign-in control, in place of the token field: who is signed in and a Sign in / Sign out button.
 function control(account) {
   const field = account.querySelector("[data-loc=token]");
-  if (field) {  // kept (app.js writes its error line) but out of sight: .field's display beats [hidden]
-    field.hidden = true;
-    field.style.display = "none";  // the CSSOM, which the CSP allows (no style attribute in markup)
+  for (const node of field ? [...field.childNodes] : []) {  // only its error line stays (an API's 401)
+    if (node.nodeType === Node.TEXT_NODE) node.textContent = "";
+    else if (!node.classList.contains("error")) node.style.display = "none";  // CSSOM: the CSP allows it
   }
   const who = el("span", { id: "signin-user" });
   const button = el("button", { type: "button", id: "signin-button" });

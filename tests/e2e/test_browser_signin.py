@@ -12,6 +12,7 @@ import json
 import shutil
 import time
 from pathlib import Path
+from types import SimpleNamespace
 
 import jwt
 import pytest
@@ -62,7 +63,7 @@ def deployed_page(request, db, tmp_path, monkeypatch):
                       revocationEndpoint=f"{provider.issuer}/oauth2/revoke", responseType="code", pkce="S256",
                       cliRedirectUris=["http://localhost:8765/callback"])
     (web / "auth-config.json").write_text(json.dumps(config))
-    yield provider, page, claims_seen
+    yield SimpleNamespace(provider=provider, page=page, claims_seen=claims_seen, gateway=gateway)
     gateway.stop()
     provider.stop()
     api_settings.cache_clear()
@@ -84,13 +85,15 @@ def wait_until(check, timeout: float = 20):
 
 
 def test_sign_in_refresh_and_sign_out(browser, deployed_page):  # noqa: F811
-    provider, page, claims_seen = deployed_page
+    provider, page, claims_seen = deployed_page.provider, deployed_page.page, deployed_page.claims_seen
     browser.watch()
     browser.goto(f"{page}?poll=300")
     try:
         browser.wait_for("document.querySelector('#signin-button')?.textContent === 'Sign in'", timeout=20)
-        token_field = "getComputedStyle(document.querySelector('[data-loc=token]')).display"
+        token_field = "getComputedStyle(document.querySelector('#token')).display"
         assert browser.evaluate(token_field) == "none"  # no token field to paste into
+        label = "document.querySelector('[data-loc=token]').textContent.trim()"
+        assert browser.evaluate(label) == ""  # but its error line stays, for an API's 401
         assert claims_seen == []  # nothing asked of the API before signing in
 
         browser.evaluate("document.querySelector('#signin-button').click()")
@@ -145,3 +148,18 @@ def test_sign_in_refresh_and_sign_out(browser, deployed_page):  # noqa: F811
         assert errors == []
     finally:
         browser.screenshot(ARTIFACTS / "browser-signin.png")
+
+
+@pytest.mark.parametrize("deployed_page", ["minimal"], indirect=True)
+def test_a_token_the_api_refuses_is_said_where_the_token_field_was(browser, deployed_page):  # noqa: F811
+    deployed_page.gateway.authorizer.audiences = {"another-client"}  # an API expecting another client
+    browser.goto(deployed_page.page)
+    try:
+        browser.wait_for("document.querySelector('#signin-button')?.textContent === 'Sign in'", timeout=20)
+        browser.evaluate("document.querySelector('#signin-button').click()")
+        said = "document.querySelector('[data-loc=token] .error')?.textContent.includes('not accepted')"
+        browser.wait_for(said, timeout=20)
+        assert "Signed in as" in browser.evaluate("document.querySelector('#signin-user').textContent")
+        assert deployed_page.claims_seen == []  # the authorizer answered 401, the Lambda never ran
+    finally:
+        browser.screenshot(ARTIFACTS / "browser-signin-refused.png")
