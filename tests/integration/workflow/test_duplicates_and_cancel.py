@@ -50,6 +50,10 @@ def test_cancel_stops_the_execution_and_nothing_is_written_after(jobs):
     job_id = jobs.create()
     execution = jobs.start(job_id)
     _wait_for_status(jobs, job_id, "processing")
+    deadline = time.monotonic() + 20  # and waiting for Sync.so (its task token stored), as a user sees it
+    while not jobs.job(job_id).task_token:
+        assert time.monotonic() < deadline, "the execution never waited for the generation"
+        time.sleep(0.02)
 
     # what the API's cancel does: mark the job canceled, then stop the execution
     canceled = jobs.repo.transition(uuid.UUID(job_id), JobStatus.CANCELED, detail={"step": "cancel"})

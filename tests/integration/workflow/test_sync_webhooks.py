@@ -44,6 +44,7 @@ def test_the_webhook_ends_the_wait_with_no_status_call(jobs, emulator, monkeypat
     job = jobs.job(job_id)
     assert (job.status.value, job.progress_percent, job.task_token) == ("completed", 100, None)
     assert inbox(jobs) == []
+    assert emulator.stats_snapshot()["billing"]["byIdempotencyKey"] == {f"{job_id}-1": 1}
 
 
 @pytest.mark.emulator(generation_seconds=0.5)
@@ -118,6 +119,7 @@ def test_forged_stale_and_replayed_webhooks_are_refused_and_change_nothing(jobs,
     run = jobs.finish(job_id, execution)  # the genuine webhook completes it, with Sync.so's own output
     assert run.description["status"] == "SUCCEEDED", run.description
     assert status_calls(emulator) == 0
+    assert emulator.stats_snapshot()["billing"]["byIdempotencyKey"] == {f"{job_id}-1": 1}
     head = jobs.local.client("s3").head_object(Bucket=BUCKET, Key=f"results/{job_id}/talk_dubbed.mp4")
     assert head["ContentLength"] == jobs.job(job_id).result_size > 1000
 
