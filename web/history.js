@@ -13,6 +13,7 @@ export class History {
     this.cursor = null;
     $("#history-more").addEventListener("click", () => this.load(true));
     $("#history-refresh").addEventListener("click", () => this.load(false));
+    document.addEventListener("job-status", (e) => this.update(e.detail));
   }
 
   async load(more = false) {
@@ -28,6 +29,13 @@ export class History {
     } catch (err) {
       $("#history-error").textContent = explain(err);
     }
+  }
+
+  // The shown job's row follows its status (its download link appears once completed).
+  update(job) {
+    const li = [...$("#history-list").children].find((node) => node.dataset.job === job.jobId);
+    if (!li || li.dataset.status === job.status || !job.createdAt) return;
+    li.replaceWith(this.row(job));
   }
 
   row(job) {

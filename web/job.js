@@ -68,6 +68,7 @@ export class JobView {
     $("#job-status").textContent = `${capital(LABEL[s.status] || s.status)} · ${progress}%` +
       (s.syncGenerationId ? ` · generation ${s.syncGenerationId}` : "");
     $("#job").dataset.status = s.status;
+    document.dispatchEvent(new CustomEvent("job-status", { detail: s }));  // the history follows
     const open = !ENDED.includes(s.status);
     $("#cancel").hidden = !open;
     if (!open) this.askCancel(false);
