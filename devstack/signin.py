@@ -171,11 +171,14 @@ def login(api_url: str, open_browser, *, authority: str | None = None, client_id
           store: CredentialStore | None = None) -> dict:
     """Sign in through the browser (`open_browser(url)`); keeps and returns the stored entry."""
     store = store or CredentialStore()
-    with httpx.Client(timeout=30) as http:
-        config = {} if authority and client_id else auth_config(http, api_url)
-        authority = authority or config["authority"]
-        client_id = client_id or config["clientId"]
-        metadata = discover(http, authority)
+    try:
+        with httpx.Client(timeout=30) as http:
+            config = {} if authority and client_id else auth_config(http, api_url)
+            authority = authority or config["authority"]
+            client_id = client_id or config["clientId"]
+            metadata = discover(http, authority)
+    except httpx.HTTPError as exc:
+        raise SignInError(f"cannot read where to sign in ({exc.request.url}): {exc}") from exc
     metadata.update({key: config[name] for name, key in ENDPOINTS.items() if config.get(name)})
     scope = scope or config.get("scope") or " ".join(config.get("scopes", [])) or DEFAULT_SCOPE
     redirects = config.get("cliRedirectUris") or LOOPBACK_REDIRECTS
@@ -196,7 +199,7 @@ def login(api_url: str, open_browser, *, authority: str | None = None, client_id
         with client:
             token = client.fetch_token(metadata["token_endpoint"], code=query.get("code", ""),
                                        code_verifier=verifier, redirect_uri=receiver.redirect_uri)
-    except OAuthError as exc:
+    except (OAuthError, httpx.HTTPError) as exc:
         raise SignInError(f"the token endpoint refused the code: {exc}") from exc
     entry = {"authority": authority, "clientId": client_id, "tokenEndpoint": metadata["token_endpoint"],
              "revocationEndpoint": metadata.get("revocation_endpoint")}
@@ -218,6 +221,8 @@ def access_token(api_url: str, store: CredentialStore | None = None) -> str | No
             token = client.refresh_token(entry["tokenEndpoint"], refresh_token=entry["refreshToken"])
     except OAuthError as exc:
         raise SignInError(f"the sign-in expired ({exc.error}): run `prosync login --api {api_url}`") from exc
+    except httpx.HTTPError as exc:
+        raise SignInError(f"cannot refresh the sign-in at {entry['tokenEndpoint']}: {exc}") from exc
     entry.update(_tokens(token, previous_refresh=entry["refreshToken"]))
     store.put(api_url, entry)
     return entry["accessToken"]
