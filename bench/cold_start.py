@@ -10,12 +10,17 @@ and patches what it patches on AWS. Figures:
   wrapped before the import), prosync.aws cached clients, open database connections, and lists
   packages a handler must not load (DESIGN: submit/poll/download never touch the database; only
   the api reads media; no handler loads the dev stack or test tools).
+- the layer as packaged (`scripts/build_layer.py`, built for this interpreter's version and platform
+  with the same pinned requirements), imported with the sources only vs with the bytecode the build
+  ships, read-only like Lambda's /opt (PYTHONDONTWRITEBYTECODE: nothing is cached between runs), for
+  the api handler; bar: compiled <= 0.7x sources.
 """
 
 from __future__ import annotations
 
 import json
 import subprocess
+import sys
 import time
 from collections import defaultdict
 
@@ -47,6 +52,33 @@ print(json.dumps({"elapsed": elapsed, "clients": created, "cached": cached,
                   "db_connections": conns,
                   "entry": callable(getattr(handler, "lambda_handler", None))}))
 """
+
+
+BYTECODE_BAR = 0.7  # compiled layer import time <= 0.7x the sources-only layer (api handler)
+
+
+def packaged_layer_import(name: str, repeats: int) -> dict[str, float]:
+    """Best-of-N `import handler` with the layer as built, sources only vs bytecode, never writing a cache
+    (runs interleaved, so load on the machine spreads over both)."""
+    from scripts import build_layer
+
+    version = f"{sys.version_info.major}.{sys.version_info.minor}"
+    envs = {}
+    for kind, bytecode in (("sources", False), ("bytecode", True)):
+        out = build_layer.build_layer(ROOT / ".build" / f"bench-layer-{kind}", bytecode=bytecode,
+                                      python_version=version, platforms=None)
+        if build_layer.shipped_bytecode(out) != bytecode:
+            raise Skip(f"no Python {version} interpreter to compile the layer with")
+        env = lambda_env(name)
+        env["PYTHONPATH"] = f"{env['PYTHONPATH']}:{out / 'python'}"
+        env["PYTHONDONTWRITEBYTECODE"] = "1"  # /opt is read-only on Lambda
+        envs[kind] = env
+    cwd = str(ROOT / "functions" / name)
+    best = {kind: float("inf") for kind in envs}
+    for _ in range(max(repeats, 5)):
+        for kind, env in envs.items():
+            best[kind] = min(best[kind], wall([PY, "-c", "import handler"], env, cwd))
+    return best
 
 
 def handlers() -> list[str]:
@@ -147,6 +179,16 @@ def run(quick: bool = False) -> BenchResult:
         if not probe["entry"]:
             problems.append(f"{name}: no lambda_handler")
     result.detail["bare_s"] = best["<bare>"]
+    if "api" in names and "api" not in errors:
+        layer = packaged_layer_import("api", repeats)
+        ratio = (layer["bytecode"] - best["<bare>"]) / (layer["sources"] - best["<bare>"])
+        result.add("api: packaged layer, sources only", (layer["sources"] - best["<bare>"]) * 1000, "ms",
+                   "read-only: every module compiled on each cold start")
+        result.add("api: packaged layer, with bytecode", (layer["bytecode"] - best["<bare>"]) * 1000, "ms",
+                   f"{ratio:.2f}x sources (bar <= {BYTECODE_BAR})")
+        result.detail["packaged_layer_s"] = layer
+        if ratio > BYTECODE_BAR:
+            problems.append(f"api: the layer's bytecode saves too little ({ratio:.2f}x > {BYTECODE_BAR}x)")
     result.notes += problems or ["no handler creates a client, opens a connection or loads a forbidden package"]
     result.notes.append(f"handlers found: {', '.join(names)}")
     if any("rich" in d.get("roots", []) for d in result.detail.values() if isinstance(d, dict)):

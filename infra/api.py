@@ -72,6 +72,8 @@ class Api(Construct):
             api_name=f"{config.prefix}-api",
             description="ProSync HTTP API",
             create_default_stage=False,
+            # Hosted, the page calls the API on its own origin (infra/web_hosting.py): CORS only for
+            # the local/dev origins given by context, none at all in prod.
             cors_preflight=apigw.CorsPreflightOptions(
                 allow_origins=list(config.cors_origins),
                 allow_methods=[
@@ -81,7 +83,9 @@ class Api(Construct):
                 ],
                 allow_headers=["authorization", "content-type", "idempotency-key"],
                 max_age=Duration.hours(1),
-            ),
+            )
+            if config.cors_origins
+            else None,
         )
         access_logs = logs.LogGroup(
             self,

@@ -26,7 +26,9 @@ class Database(Construct):
     def __init__(self, scope: Construct, id: str, *, config: StackConfig, network: Network) -> None:
         super().__init__(scope, id)
         self.instance_id = f"{config.prefix}-db"
-        engine = rds.DatabaseInstanceEngine.postgres(version=rds.PostgresEngineVersion.VER_16_13)
+        # The major version only: RDS picks the current 16.x at create and `auto_minor_version_upgrade`
+        # keeps it current, so CloudFormation never tries to move the instance back to an older minor.
+        engine = rds.DatabaseInstanceEngine.postgres(version=rds.PostgresEngineVersion.VER_16)
         parameters = rds.ParameterGroup(
             self,
             "Parameters",

@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from aws_cdk import Acknowledgment, Stack, Validations
+from aws_cdk import Acknowledgment, Stack, Token, Validations
 from constructs import IConstruct
 
 if TYPE_CHECKING:
@@ -50,7 +50,8 @@ def acknowledgements(stack: ProSyncStack) -> list[Ack]:
             f"Functions/{role}",
             "AwsSolutions-IAM5[Resource::*]",
             "X-Ray PutTraceSegments/PutTelemetryRecords and, for in-VPC functions, the ENI actions of "
-            "AWSLambdaVPCAccessExecutionRole support no resource-level permissions",
+            "AWSLambdaVPCAccessExecutionRole (and, for api and jobstore, states:SendTaskSuccess, whose task "
+            "token names the task) support no resource-level permissions",
         )
     add(
         "Workflow/Role",
@@ -200,6 +201,73 @@ def acknowledgements(stack: ProSyncStack) -> list[Ack]:
             "AwsSolutions-RDS10",
             "dev stage is torn down with the stack; prod has deletion protection and a final snapshot",
         )
+    add(
+        "Monitoring/JobFailures/SystemFailures",
+        "Serverless-EventBusDLQ",
+        "the target is a log group of this account, written only to count system failures; a record "
+        "not delivered still leaves the failed execution in Step Functions and in ExecutionsFailed",
+    )
+    if stack.hosting is not None:
+        acks += web_acknowledgements(stack)
+    return acks
+
+
+def web_acknowledgements(stack: ProSyncStack) -> list[Ack]:
+    """The CloudFront distribution (infra/web_hosting.py) and CDK's BucketDeployment function."""
+    config, acks = stack.config, []
+    distribution = "Web/Distribution"
+    acks.append(Ack(
+        distribution, "AwsSolutions-CFR1",
+        "the editors who use ProSync may work from any country; no geography is known to be unwanted",
+    ))
+    acks.append(Ack(
+        distribution, "AwsSolutions-CFR3",
+        "every /api request is in the HTTP API's access log and the page's objects in the site bucket's "
+        "S3 access log; CloudFront's standard logs would need an ACL-enabled bucket for static files only",
+    ))
+    if stack.edge is None or stack.edge.web_acl_arn is None:
+        acks.append(Ack(
+            distribution, "AwsSolutions-CFR2",
+            "WAF is off by context in this stage (dev), or the stack is outside us-east-1 and no web_acl_arn "
+            "was given (synth warns); prod in us-east-1 gets the per-token rate rule and managed groups",
+        ))
+    if not config.domain_names:
+        acks.append(Ack(
+            distribution, "AwsSolutions-CFR4",
+            "the default *.cloudfront.net certificate only allows TLSv1 as the viewer minimum; with a custom "
+            "domain (context domain_names + certificate_arn) the minimum is TLSv1.2_2021",
+        ))
+
+    # CDK's BucketDeployment: one singleton function at the stack's root copies web/ into the bucket.
+    deployment = next(c.node.id for c in stack.node.children if c.node.id.startswith("Custom::CDKBucketDeployment"))
+    role = f"{deployment}/ServiceRole"
+    cdk_reason = "CDK's BucketDeployment makes this function and role itself; it runs only during deploys"
+    account = "<AWS::AccountId>" if Token.is_unresolved(stack.account) else stack.account
+    region = "<AWS::Region>" if Token.is_unresolved(stack.region) else stack.region
+    site = _arn_token(stack, stack.hosting.bucket)
+    acks.append(Ack(
+        role,
+        "AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole]",
+        f"{cdk_reason}; the managed policy only allows writing its own logs",
+    ))
+    for finding in ("Action::s3:GetBucket*", "Action::s3:GetObject*", "Action::s3:List*", "Action::s3:Abort*",
+                    "Action::s3:DeleteObject*", f"Resource::{site}/*",
+                    f"Resource::arn:<AWS::Partition>:s3:::cdk-hnb659fds-assets-{account}-{region}/*"):
+        acks.append(Ack(
+            role, f"AwsSolutions-IAM5[{finding}]",
+            f"{cdk_reason}: read of the CDK asset bucket and sync (put, prune) of the site bucket only",
+        ))
+    acks.append(Ack(
+        role, "AwsSolutions-IAM5[Resource::*]",
+        f"{cdk_reason}: cloudfront:CreateInvalidation/GetInvalidation support no resource-level scoping",
+    ))
+    acks.append(Ack(deployment, "AwsSolutions-L1", f"{cdk_reason}; its runtime is chosen by aws-cdk-lib"))
+    acks.append(Ack(deployment, "Serverless-LambdaLatestVersion", f"{cdk_reason}; its runtime is chosen by aws-cdk-lib"))
+    acks.append(Ack(deployment, "Serverless-LambdaTracing", f"{cdk_reason}; a deploy-time copy needs no trace"))
+    acks.append(Ack(
+        deployment, "Serverless-LambdaDLQ",
+        "invoked synchronously by CloudFormation (custom resource); a failure fails the deploy itself",
+    ))
     return acks
 
 

@@ -6,8 +6,10 @@ from aws_cdk import CfnOutput, Fn, Stack, Tags
 from constructs import Construct
 
 from infra.api import Api
+from infra.auth import Auth, sign_in_origin
 from infra.config import StackConfig
 from infra.database import Database
+from infra.edge_protection import EdgeProtection
 from infra.functions import Functions
 from infra.migrations import Migrations
 from infra.monitoring import Monitoring
@@ -15,6 +17,7 @@ from infra.nag import apply_acknowledgements
 from infra.network import Network
 from infra.storage import Storage
 from infra.sweeper import Sweeper
+from infra.web_hosting import WebHosting
 from infra.workflow import Workflow
 from prosync.routes import WEBHOOK_PATH
 
@@ -50,6 +53,21 @@ class ProSyncStack(Stack):
         self.webhook_url = self.api.url + WEBHOOK_PATH
         self.functions.submit.add_environment("WEBHOOK_URL", self.webhook_url)
         self.sweeper = Sweeper(self, "Sweeper", config=config, handler=self.functions.sweeper)
+        self.edge = self.hosting = self.auth = None
+        if config.web_hosting:
+            self.edge = EdgeProtection(self, "Edge", config=config)
+            self.hosting = WebHosting(
+                self,
+                "Web",
+                config=config,
+                storage=self.storage,
+                api=self.api,
+                web_acl_arn=self.edge.web_acl_arn,
+                connect_origins=(sign_in_origin(config, self),),
+            )
+            self.storage.allow_browser_origins([self.hosting.origin])
+            self.auth = Auth(self, "Auth", config=config, api=self.api, site_url=self.hosting.url)
+            self.hosting.publish(self.auth.page_config)
         self.monitoring = Monitoring(
             self,
             "Monitoring",

@@ -1,9 +1,12 @@
 """Storage: one media bucket (`uploads/` from browsers, `results/` from the download function) and the
 bucket that receives its server access logs.
 
+Lifecycle: `uploads/` expire after `upload_expiry_days` (7), `results/` after `results_expiry_days`
+(30), `requests/` (stored Sync.so request bodies, which hold presigned URLs) after 7 days.
+
 Guardrails on the media bucket: public access blocked, SSE-S3, TLS 1.2+ only, presigned requests
 older than 15 minutes refused (`s3:signatureAge`), CORS for browser POST uploads from the front end's
-exact origins, uploads expired after N days, incomplete multipart uploads aborted after 1 day.
+exact origins (`allow_browser_origins`), incomplete multipart uploads aborted after 1 day.
 
 The media bucket is versioned: start records the version of each upload it checked and submit presigns
 Sync.so's GETs of exactly that version (`versionId`), so an upload replaced after start (its presigned
@@ -65,20 +68,16 @@ class Storage(Construct):
             server_access_logs_bucket=self.access_logs,
             server_access_logs_prefix="media/",
             versioned=True,
-            cors=[
-                s3.CorsRule(
-                    allowed_origins=list(config.cors_origins),
-                    allowed_methods=[s3.HttpMethods.POST, s3.HttpMethods.GET, s3.HttpMethods.HEAD],
-                    allowed_headers=["content-type", "content-md5", "x-amz-*"],
-                    exposed_headers=["ETag"],
-                    max_age=3000,
-                )
-            ],
             lifecycle_rules=[
                 s3.LifecycleRule(
                     id="expire-uploads",
                     prefix=UPLOADS_PREFIX,
                     expiration=Duration.days(config.upload_expiry_days),
+                ),
+                s3.LifecycleRule(
+                    id="expire-results",
+                    prefix=RESULTS_PREFIX,
+                    expiration=Duration.days(config.results_expiry_days),
                 ),
                 s3.LifecycleRule(
                     id="expire-requests",
@@ -97,6 +96,8 @@ class Storage(Construct):
             ],
             removal_policy=removal,
         )
+        if config.cors_origins:
+            self.allow_browser_origins(config.cors_origins)
         self.media.add_to_resource_policy(
             iam.PolicyStatement(
                 sid="DenyStaleSignedWrites",
@@ -106,6 +107,17 @@ class Storage(Construct):
                 resources=[self.media.arn_for_objects("*")],
                 conditions={"NumericGreaterThan": {"s3:signatureAge": MAX_SIGNATURE_AGE_MS}},
             )
+        )
+
+    def allow_browser_origins(self, origins: list[str]) -> None:
+        """CORS for the page's presigned POST uploads and result playback, from exactly these origins
+        (the page's origin on CloudFront, and the local/dev ones given by context)."""
+        self.media.add_cors_rule(
+            allowed_origins=list(origins),
+            allowed_methods=[s3.HttpMethods.POST, s3.HttpMethods.GET, s3.HttpMethods.HEAD],
+            allowed_headers=["content-type", "content-md5", "x-amz-*"],
+            exposed_headers=["ETag"],
+            max_age=3000,
         )
 
     def uploads_arn(self) -> str:

@@ -52,6 +52,7 @@ class Workflow(Construct):
             # vended-logs prefix: keeps the log resource policy small (Step Functions guidance)
             log_group_name=f"/aws/vendedlogs/states/{config.state_machine_name}",
             retention=config.log_retention,
+            removal_policy=config.removal_policy,  # destroyed with a dev stack, kept in prod
         )
         role = iam.Role(
             self,

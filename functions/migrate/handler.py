@@ -1,7 +1,8 @@
 """The database's deploy-time and operator entry point (in the VPC, IAM auth through RDS Proxy).
 
 1. CloudFormation custom resource (CDK Provider framework; the event has a `RequestType`): Create and
-   Update run the migration runner (it skips what is applied, so a re-run is safe); Delete does
+   Update run the migration runner (it skips what is applied, so a re-run is safe; it waits up to
+   3 minutes, with backoff, for the database to accept connections); Delete does
    nothing, the database and its data outlive a removed custom resource. An exception fails the
    deployment, which CloudFormation rolls back.
 2. Operator, by direct invoke (docs/DEPLOY.md): `{"action": "set_tier", "userId": "<JWT sub>",
@@ -10,7 +11,7 @@
 
 from aws_lambda_powertools import Logger
 from prosync.db.connection import connect
-from prosync.db.migrate import apply_migrations
+from prosync.db.migrate import apply_migrations, connect_with_retry
 from prosync.db.repository import JobRepository
 from prosync.settings import DatabaseSettings, Tier
 
@@ -25,7 +26,8 @@ def _custom_resource(event: dict) -> dict:
         return {"PhysicalResourceId": event.get("PhysicalResourceId", PHYSICAL_ID)}
     if request not in ("Create", "Update"):
         raise ValueError(f"unknown RequestType {request!r}")
-    with connect(DatabaseSettings()) as conn:
+    # The proxy may not reach the instance yet on a first deploy: wait for it, bounded.
+    with connect_with_retry(lambda: connect(DatabaseSettings())) as conn:
         applied = apply_migrations(conn)
     logger.info("migrations applied", extra={"applied": applied, "request": request})
     # Data values must stay small (4 KB response limit): versions only.

@@ -4,7 +4,7 @@ Nothing here calls AWS: the account and region are fixed in context.
 """
 
 import pytest
-from infra_testkit import DEV_CONTEXT, PROD_CONTEXT, Synth, synthesize
+from infra_testkit import DEV_CONTEXT, EDGE_CONTEXT, PROD_CONTEXT, Synth, synthesize
 
 
 @pytest.fixture(scope="session")
@@ -15,6 +15,12 @@ def dev(tmp_path_factory) -> Synth:
 @pytest.fixture(scope="session")
 def prod(tmp_path_factory) -> Synth:
     return synthesize(PROD_CONTEXT, tmp_path_factory.mktemp("cdk-prod"), nag=True)
+
+
+@pytest.fixture(scope="session")
+def edge(tmp_path_factory) -> Synth:
+    """prod in us-east-1 with Cognito, a custom domain, WAF and a budget (tests/infra/infra_testkit.py)."""
+    return synthesize(EDGE_CONTEXT, tmp_path_factory.mktemp("cdk-edge"), nag=True)
 
 
 @pytest.fixture(scope="session", params=["dev", "prod"])

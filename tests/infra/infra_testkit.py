@@ -14,12 +14,23 @@ DEV_CONTEXT = {**ENV, "stage": "dev"}
 PROD_CONTEXT = {
     **ENV,
     "stage": "prod",
-    "cors_origins": "https://editor.example.com,https://beta.editor.example.com",
     "jwt_issuer": "https://auth.example.com/",
     "jwt_audience": "prosync-api",
     "sync_secret_name": "prosync/prod/syncso-api-key",
     "alarm_email": "ops@example.com",
     "job_timeout_minutes": 90,
+}
+CERTIFICATE_ARN = "arn:aws:acm:us-east-1:111111111111:certificate/0f0f0f0f-1111-2222-3333-444444444444"
+# prod as issue 12 deploys it: us-east-1 (WAF), the in-stack Cognito pool, a custom domain, a budget
+EDGE_CONTEXT = {
+    **PROD_CONTEXT,
+    "region": "us-east-1",
+    "jwt_issuer": "",
+    "jwt_audience": "",
+    "domain_names": "editor.example.com",
+    "certificate_arn": CERTIFICATE_ARN,
+    "auth_domain_prefix": "prosync-editor",
+    "budget_monthly_usd": "150",
 }
 OUR_FUNCTIONS = ("api", "jobstore", "migrate", "submit", "poll", "download", "sweeper")
 VPC_FUNCTIONS = {"api", "jobstore", "migrate", "sweeper"}

@@ -65,10 +65,12 @@ def test_default_stage_throttling_and_json_access_logs(synth):
     assert synth.template["Resources"][group]["Properties"]["RetentionInDays"] > 0
 
 
-def test_cors_from_context(synth):
-    (api,) = synth.resources("AWS::ApiGatewayV2::Api").values()
+def test_cors_from_context(dev):
+    """Only the local/dev origins of context; prod serves the page on the API's origin: no CORS
+    (tests/infra/test_infra_web.py)."""
+    (api,) = dev.resources("AWS::ApiGatewayV2::Api").values()
     cors = api["Properties"]["CorsConfiguration"]
-    assert cors["AllowOrigins"] == synth.stack.config.cors_origins
+    assert cors["AllowOrigins"] == dev.stack.config.cors_origins
     assert "authorization" in cors["AllowHeaders"] and "idempotency-key" in cors["AllowHeaders"]
 
 

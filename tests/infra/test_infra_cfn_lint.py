@@ -5,9 +5,13 @@ from cfnlint.api import ManualArgs, lint
 
 # W3005: CDK adds DependsOn next to a GetAtt of the same role (the Lambda and its default policy).
 ALLOWED_WARNINGS = {"W3005"}
+# W3691 on the major-only engine version: cfn-lint's list holds full versions (16.x) and calls "16"
+# deprecated, while RDS takes a major version and creates the instance at its default 16 minor
+# (infra/database.py pins the major only; auto minor upgrades keep it current). Only that message.
+MAJOR_ONLY_ENGINE = "W3691 Engine version '16' for engine 'postgres'"
 
 
-@pytest.mark.parametrize("flavour", ["dev", "prod"])
+@pytest.mark.parametrize("flavour", ["dev", "prod", "edge"])
 def test_cfn_lint(flavour, request):
     synth = request.getfixturevalue(flavour)
     path = synth.outdir / f"{synth.stack.stack_name}.template.json"
@@ -17,4 +21,5 @@ def test_cfn_lint(flavour, request):
         for m in matches
         if m.rule.id.startswith("E") or (m.rule.id.startswith("W") and m.rule.id not in ALLOWED_WARNINGS)
     ]
+    problems = [p for p in problems if not p.startswith(MAJOR_ONLY_ENGINE)]
     assert problems == []

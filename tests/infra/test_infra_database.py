@@ -11,7 +11,8 @@ def _instance(synth):
 
 def test_postgres_16_encrypted_with_backups_on_a_non_default_port(synth):
     props = _instance(synth)["Properties"]
-    assert props["Engine"] == "postgres" and props["EngineVersion"].startswith("16.")
+    assert props["Engine"] == "postgres" and props["EngineVersion"] == "16"  # major only: minors auto-upgrade
+    assert props["AutoMinorVersionUpgrade"] is True
     assert props["StorageEncrypted"] is True
     assert props["BackupRetentionPeriod"] >= 1
     assert props["Port"] == str(DB_PORT) != "5432"
@@ -31,6 +32,7 @@ def test_prod_is_protected_and_dev_is_disposable(dev, prod):
 
 def test_force_ssl_parameter(synth):
     (group,) = synth.resources("AWS::RDS::DBParameterGroup").values()
+    assert group["Properties"]["Family"] == "postgres16"
     assert group["Properties"]["Parameters"]["rds.force_ssl"] == "1"
 
 

@@ -118,10 +118,14 @@ def test_build_layer_for_arm64():
     assert "cp314" in wheel_tags and "aarch64" in wheel_tags
     assert not (python_dir / "boto3").exists() and not (python_dir / "botocore").exists()
 
-    # our package, with its migrations, and nothing compiled for this machine
+    # our package, with its migrations; bytecode only from a CPython 3.14, never this machine's
     assert (python_dir / "prosync" / "__init__.py").is_file()
     assert list((python_dir / "prosync" / "db" / "migrations").glob("*.sql"))
-    assert not list(python_dir.glob("prosync/**/__pycache__"))
+    pycs = list(python_dir.glob("**/__pycache__/*.pyc"))
+    if build_layer.shipped_bytecode(out):
+        assert pycs and all(".cpython-314." in p.name for p in pycs)
+    else:
+        assert not pycs
 
     # Lambda's limit is 250 MB unzipped for the function and all its layers
     size = sum(p.stat().st_size for p in python_dir.rglob("*") if p.is_file())
@@ -143,3 +147,31 @@ def test_synth_with_the_real_layer(tmp_path):
     assert assembly.get_stack_by_name(stack.stack_name).template
     shutil.rmtree(tmp_path, ignore_errors=True)
     assert layer.is_dir()
+
+
+def test_layer_bytecode_is_for_the_runtime_unchecked_and_named_under_opt(tmp_path):
+    """compile_bytecode: .pyc files Lambda's read-only /opt can use as they are (unchecked hash: zip
+    extraction changes mtimes), with tracebacks naming /opt/python/..."""
+    import importlib.util
+    import marshal
+    import sys
+
+    python_dir = tmp_path / "python"
+    (python_dir / "pkg").mkdir(parents=True)
+    (python_dir / "pkg" / "__init__.py").write_text("VALUE = 1\n")
+    version = f"{sys.version_info.major}.{sys.version_info.minor}"
+    assert build_layer.find_interpreter(version) == sys.executable
+    assert build_layer.find_interpreter("2.1") is None
+    build_layer.compile_bytecode(python_dir, sys.executable)
+    (pyc,) = (python_dir / "pkg" / "__pycache__").glob("*.pyc")
+    assert pyc.name == f"__init__.{sys.implementation.cache_tag}.pyc"
+    data = pyc.read_bytes()
+    assert data[:4] == importlib.util.MAGIC_NUMBER
+    assert int.from_bytes(data[4:8], "little") == 0b01  # hash-based, source never checked
+    assert marshal.loads(data[16:]).co_filename == "/opt/python/pkg/__init__.py"
+
+
+def test_pip_command_for_this_machine_has_no_platform(tmp_path):
+    """The cold-start bench builds the same layer for its own interpreter to time it."""
+    cmd = build_layer.pip_command(tmp_path, python_version="3.11", platforms=None)
+    assert "--platform" not in cmd and cmd[cmd.index("--python-version") + 1] == "3.11"

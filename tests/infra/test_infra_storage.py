@@ -20,10 +20,10 @@ def _policy_statements(synth, construct):
     return policy["Properties"]["PolicyDocument"]["Statement"]
 
 
-def test_two_buckets_both_private_encrypted_and_tls_only(synth):
+def test_three_buckets_all_private_encrypted_and_tls_only(synth):
     storage = synth.stack.storage
-    assert len(synth.resources("AWS::S3::Bucket")) == 2
-    for construct in (storage.media, storage.access_logs):
+    assert len(synth.resources("AWS::S3::Bucket")) == 3  # media, access logs, the page (infra/web_hosting.py)
+    for construct in (storage.media, storage.access_logs, synth.stack.hosting.bucket):
         props = _bucket(synth, construct)
         assert props["PublicAccessBlockConfiguration"] == {
             "BlockPublicAcls": True,
@@ -50,11 +50,19 @@ def test_media_bucket_refuses_stale_presigned_writes(synth):
 
 
 def test_media_bucket_cors_for_browser_post_uploads(synth):
-    (rule,) = _bucket(synth, synth.stack.storage.media)["CorsConfiguration"]["CorsRules"]
-    assert rule["AllowedOrigins"] == synth.stack.config.cors_origins
-    assert "*" not in rule["AllowedOrigins"]
-    assert sorted(rule["AllowedMethods"]) == ["GET", "HEAD", "POST"]
-    assert rule["ExposedHeaders"] == ["ETag"]
+    """The page's origin on the distribution, and the context's local/dev origins (none in prod)."""
+    rules = _bucket(synth, synth.stack.storage.media)["CorsConfiguration"]["CorsRules"]
+    context_origins = synth.stack.config.cors_origins
+    assert len(rules) == (2 if context_origins else 1)
+    if context_origins:
+        assert rules[0]["AllowedOrigins"] == context_origins
+    distribution = synth.logical_id(synth.stack.hosting.distribution)
+    page = {"Fn::Join": ["", ["https://", {"Fn::GetAtt": [distribution, "DomainName"]}]]}
+    assert rules[-1]["AllowedOrigins"] == [page]
+    for rule in rules:
+        assert "*" not in rule["AllowedOrigins"]
+        assert sorted(rule["AllowedMethods"]) == ["GET", "HEAD", "POST"]
+        assert rule["ExposedHeaders"] == ["ETag"]
 
 
 def test_media_bucket_lifecycle(synth):
@@ -65,7 +73,11 @@ def test_media_bucket_lifecycle(synth):
     abort = rules["abort-incomplete-multipart"]
     assert abort["Status"] == "Enabled" and "Prefix" not in abort
     assert abort["AbortIncompleteMultipartUpload"] == {"DaysAfterInitiation": 1}
-    assert not any("/results" in str(r.get("Prefix")) for r in rules.values())  # results are kept
+    results = rules["expire-results"]  # results go after results_expiry_days (default 30)
+    assert results["Status"] == "Enabled" and results["Prefix"] == "results/"
+    assert results["ExpirationInDays"] == synth.stack.config.results_expiry_days == 30
+    requests = rules["expire-requests"]  # stored Sync.so request bodies (presigned URLs inside)
+    assert requests["Prefix"] == "requests/" and requests["ExpirationInDays"] == 7
     assert "NoncurrentVersionExpiration" not in uploads and "NoncurrentVersionExpiration" not in abort
 
 
@@ -79,7 +91,7 @@ def test_media_bucket_is_versioned_and_drops_noncurrent_versions(synth):
     assert noncurrent["Status"] == "Enabled" and "Prefix" not in noncurrent and "TagFilters" not in noncurrent
     assert noncurrent["NoncurrentVersionExpiration"] == {"NoncurrentDays": NONCURRENT_VERSION_DAYS}
     assert noncurrent["ExpiredObjectDeleteMarker"] is True  # then the markers with nothing behind them
-    assert set(rules) == {"expire-uploads", "expire-requests", "abort-incomplete-multipart",
+    assert set(rules) == {"expire-uploads", "expire-results", "expire-requests", "abort-incomplete-multipart",
                           "expire-noncurrent-versions"}
     assert rules["expire-requests"]["Prefix"] == "requests/"  # submit's stored request per attempt
     # the access-log bucket is not versioned (nothing pins its objects)
