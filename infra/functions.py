@@ -172,9 +172,11 @@ class Functions(Construct):
         for fn in (self.api, self.jobstore, self.migrate, self.sweeper):
             database.grant_connect(fn)
         # Sync.so's webhook (api) and an early webhook found by await_generation (jobstore) resume the
-        # execution waiting in its .waitForTaskToken state
+        # execution waiting in its .waitForTaskToken state. SendTaskSuccess has no resource-level
+        # permission (IAM's reference lists no resource type; a state machine ARN would be denied): "*",
+        # and the task token, which only our executions hand out, is what names the task.
         for fn in (self.api, self.jobstore):
-            self._allow(fn, ["states:SendTaskSuccess"], [self.state_machine_arn])
+            self._allow(fn, ["states:SendTaskSuccess"], ["*"])
         self.api.add_environment("SYNC_WEBHOOK_SECRET_ARN", self.webhook_secret.secret_arn)
         self.api.add_environment("SYNC_MAX_CONCURRENT_GENERATIONS", str(config.sync_max_concurrent_generations))
         self.webhook_secret.grant_read(self.api)
