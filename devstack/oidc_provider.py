@@ -24,6 +24,7 @@ import secrets
 import threading
 import time
 import uuid
+from urllib.parse import urlencode
 
 import jwt
 from authlib.integrations.flask_oauth2 import AuthorizationServer
@@ -39,7 +40,8 @@ from joserfc.jwk import RSAKey
 from werkzeug.serving import WSGIRequestHandler, make_server
 
 from devstack.gateway.auth import DevKeys
-from devstack.oidc_records import SCOPES, AuthorizationCode, Client, RefreshToken, ProviderUser
+from devstack.oidc_records import SCOPES, AuthorizationCode, Client, ProviderUser, RefreshToken
+
 
 class S256Challenge(CodeChallenge):
     """PKCE required, and only with S256 (a missing method would mean `plain`)."""
@@ -70,7 +72,6 @@ class OidcProvider:
         self.codes: dict[str, AuthorizationCode] = {}
         self.refresh_tokens: dict[str, RefreshToken] = {}
         self.calls: list[tuple[str, dict[str, str]]] = []
-        self._lock = threading.Lock()
         self._server = make_server(host, port, self._app(), threaded=True, request_handler=_Quiet)
         self.issuer = f"http://{host}:{self._server.server_port}"
 
@@ -123,9 +124,8 @@ class OidcProvider:
 
     def _save_token(self, token: dict, req) -> None:
         if "refresh_token" in token:
-            with self._lock:
-                self.refresh_tokens[token["refresh_token"]] = RefreshToken(
-                    token["refresh_token"], req.client.get_client_id(), token.get("scope", ""), req.user)
+            self.refresh_tokens[token["refresh_token"]] = RefreshToken(
+                token["refresh_token"], req.client.get_client_id(), token.get("scope", ""), req.user)
 
     def _app(self) -> Flask:
         app = Flask("prosync-oidc-provider")
@@ -169,8 +169,9 @@ class OidcProvider:
         target = request.args.get("post_logout_redirect_uri") or request.args.get("logout_uri")
         if not target or target not in self.client.logout_uris:
             return jsonify(error="invalid_request", error_description="unregistered logout URI"), 400
-        state = request.args.get("state")
-        return redirect(f"{target}{'&' if '?' in target else '?'}state={state}" if state else target)
+        if state := request.args.get("state"):
+            target += ("&" if "?" in target else "?") + urlencode({"state": state})
+        return redirect(target)
 
 
 class _Quiet(WSGIRequestHandler):
