@@ -24,6 +24,7 @@ export class Preview {
     $("#preview").addEventListener("keydown", (e) => this.key(e));
     $("#play").addEventListener("click", () => this.toggle());
     $("#hear").addEventListener("click", () => this.hear());
+    $("#hear-all").addEventListener("click", () => this.hearAll());
     $("#video-file").addEventListener("change", (e) => this.load(e.target.files[0] || null));
     $("#preview-segment").addEventListener("change", () => form.changed());
     form.onChangeHooks = [() => this.refreshSegments(), ...(form.onChangeHooks || [])];
@@ -93,11 +94,7 @@ export class Preview {
       $("#preview-said").textContent = "Give the segment a start, an end and an audio first.";
       return;
     }
-    if (this.audio.dataset.key !== String(audio.key)) {
-      if (this.audio.src) URL.revokeObjectURL(this.audio.src);
-      this.audio.src = URL.createObjectURL(audio.file);
-      this.audio.dataset.key = String(audio.key);
-    }
+    this.use(audio);
     this.video.muted = true;
     this.video.currentTime = seg.start;
     this.audio.currentTime = seg.cropStart ?? 0;
@@ -110,5 +107,45 @@ export class Preview {
     };
     this.video.addEventListener("timeupdate", stop);
     await Promise.all([this.video.play(), this.audio.play()]).catch(() => stop());
+  }
+
+  use(audio) {  // the <audio> plays this track (from its own blob: URL)
+    if (this.audio.dataset.key === String(audio.key)) return;
+    if (this.audio.src) URL.revokeObjectURL(this.audio.src);
+    this.audio.src = URL.createObjectURL(audio.file);
+    this.audio.dataset.key = String(audio.key);
+  }
+
+  // The whole video, muted, with each segment's audio (or crop) playing over its range: the job as it
+  // will sound, before paying for it.
+  hearAll() {
+    const preview = $("#preview");
+    let playing = null;
+    const follow = () => {
+      const t = this.video.currentTime;
+      const seg = this.form.segments.find((s) => s.start !== null && s.end > s.start && s.start <= t && t < s.end) || null;
+      const audio = seg && this.form.audios.find((a) => a.key === seg.audio);
+      const over = seg && seg.cropEnd !== null && this.audio.currentTime >= seg.cropEnd;
+      if (seg !== playing || over || this.video.paused) {
+        this.audio.pause();
+        playing = over ? playing : seg;
+        preview.dataset.hearing = audio && !over && !this.video.paused ? String(this.form.segments.indexOf(seg) + 1) : "";
+        if (audio && !over && !this.video.paused && seg === playing) {
+          this.use(audio);
+          this.audio.currentTime = (seg.cropStart ?? 0) + (t - seg.start);
+          this.audio.play().catch(() => {});
+        }
+      }
+      if (this.video.paused || this.video.ended) {
+        this.video.muted = false;
+        this.video.removeEventListener("timeupdate", follow);
+        this.video.removeEventListener("pause", follow);
+      }
+    };
+    this.video.muted = true;
+    this.video.currentTime = 0;
+    this.video.addEventListener("timeupdate", follow);
+    this.video.addEventListener("pause", follow);
+    this.video.play().catch(follow);
   }
 }

@@ -95,6 +95,12 @@ def test_three_segments_drawn_an_audio_cropped_and_the_result_played(editor, med
         crop = segments(editor)[0][3:]
         assert crop[0] == "0" and 0.8 < float(crop[1]) < 1.2, crop  # of a.wav's 2 s
         editor.screenshot(ARTIFACTS / "timeline-drawn-and-cropped.png")
+        # the job as it will sound: each segment's audio over the muted video, in turn
+        editor.evaluate("document.querySelector('#hear-all').click()")
+        for n in ("1", "2", "3"):
+            editor.wait_for(f"document.querySelector('#preview').dataset.hearing === '{n}'", timeout=10)
+        editor.wait_for("document.querySelector('#preview-video').ended", timeout=10)
+        assert editor.evaluate("document.querySelector('#preview').dataset.hearing") == ""
         editor.evaluate("document.querySelector('#submit').click()")
         editor.wait_for(ENDED, timeout=120)
         assert editor.evaluate("document.querySelector('#job').dataset.status") == "completed", \
