@@ -23,7 +23,7 @@ let pending = null;  // {jobId, targets, files, uploaded: Set}: a created job st
 let checked = false;  // after a first submit, the form is re-checked as it changes
 
 const form = new JobForm(() => { updateSubmit(); if (checked) recheck(); });
-const job = new JobView(api, { pollMs: Number(params.get("poll") || 1000), onEnd: () => refresh() });
+const job = new JobView(api, { pollMs: Number(params.get("poll") || 1000), onEnd: ended });
 const jobsList = new History(api);
 const preview = new Preview(form);
 
@@ -138,7 +138,7 @@ async function run() {
     pending = null;
     checked = false;
     refresh();
-    await job.follow();
+    job.follow();  // the form is free again: another job can be made while this one runs
   } catch (err) {
     refused(err, phase);
   } finally {
@@ -149,14 +149,30 @@ async function run() {
 
 function refused(err, phase) {
   const fields = err instanceof ApiError && err.status >= 400 && err.status < 500 && err.status !== 401;
+  if (phase === "edit" && err.status === 409) {  // canceled or expired meanwhile: its uploads are gone
+    pending = null;
+    showProblems([], form, { fallback: "This job can no longer be changed (it was canceled or expired): "
+      + "press “Create job and upload” to start over.", focus: true });
+    return;
+  }
   showProblems(fields ? err.details : [], form, { fromStart: phase === "start", fallback: explain(err), focus: true });
   if (phase === "start" || phase === "edit") {
     job.error(null);
-    $("#job-error").textContent = "Not started: fix what is marked in the form and press “Start again”; "
-      + "the files already uploaded are used again.";
+    $("#job-error").textContent = [422, 413].includes(err.status)
+      ? "Not started: fix what is marked in the form and press “Start again”; the files already uploaded are used again."
+      : `Not started: ${explain(err)} Starting again uses the files already uploaded.`;
   } else if (phase === "upload") {
     job.error(err);
   }
+}
+
+// A job stopped being followed: canceled, ended or still waiting for its uploads.
+function ended(s) {
+  if (pending && s.jobId === pending.jobId && s.status !== "awaiting_upload") {
+    pending = null;  // canceled or expired: its uploads cannot serve any more
+    updateSubmit();
+  }
+  refresh();
 }
 
 async function uploadAll(target) {

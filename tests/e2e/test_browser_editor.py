@@ -132,6 +132,7 @@ def test_a_stranded_job_is_canceled_after_asking(editor, media):
     editor.evaluate("document.querySelector('#cancel-yes').click()")
     editor.wait_for("document.querySelector('#job').dataset.status === 'canceled'")
     assert editor.evaluate("document.querySelector('#job-progress').value") < 100  # not a full bar
+    assert text(editor, "#submit") == "Create job and upload"  # its uploads are gone with it
     job_id = text(editor, "#job-id")
     listed = f"document.querySelector('#history-list li[data-job=\"{job_id}\"]')"
     editor.wait_for(f"{listed}?.dataset.status === 'canceled'")
