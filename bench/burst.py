@@ -24,6 +24,7 @@ import httpx
 
 from bench.common import BenchResult
 
+BROWSER_CONNECTIONS = 6  # per user: what a browser opens to one origin over HTTP/1.1
 SEGMENTS = [{"startTime": 0.2, "endTime": 1.0, "audioInput": {"refId": "a"}}]
 
 
@@ -38,6 +39,7 @@ class Call:
     uploads: dict | None = None
     sent: float = 0.0  # epoch seconds, comparable with the database's clock_timestamp() (same machine)
     answered: float = 0.0
+    retried: int = 0
 
 
 @dataclass
@@ -94,16 +96,23 @@ def make_media(folder: Path) -> tuple[Path, Path]:
 
 
 def _call(http: httpx.Client, method: str, path: str, user: str, key: str, **kwargs) -> Call:
-    sent, started = time.time(), time.perf_counter()
-    try:
-        response = http.request(method, path, **kwargs)
-    except httpx.HTTPError as exc:
-        return Call(user, key, 0, time.perf_counter() - started, job_id=f"{type(exc).__name__}: {exc}")
+    """One API call; a connection broken before the answer is retried once (same Idempotency-Key,
+    as a client would), and counted (`Call.retried`)."""
+    sent, started, retried = time.time(), time.perf_counter(), 0
+    while True:
+        try:
+            response = http.request(method, path, **kwargs)
+            break
+        except httpx.TransportError as exc:
+            if retried:
+                return Call(user, key, 0, time.perf_counter() - started, job_id=f"{type(exc).__name__}: {exc}",
+                            retried=retried)
+            retried += 1
     seconds = time.perf_counter() - started
     body = response.json() if response.headers.get("content-type", "").startswith("application/json") else {}
     body = body if isinstance(body, dict) else {}
     return Call(user, key, response.status_code, seconds, response.headers.get("retry-after"),
-                body.get("jobId"), body.get("uploads"), sent, time.time())
+                body.get("jobId"), body.get("uploads"), sent, time.time(), retried)
 
 
 def _all_at_once(calls: list, concurrency: int) -> tuple[list[Call], float]:
@@ -137,6 +146,11 @@ def run_burst(info, plan: list[tuple[str, int]], repeats: int, folder: Path,
     users = {f"burst-{tag}-{i}": info.issue_token(tier, f"burst-{tag}-{i}") for i, (tier, _) in enumerate(plan)}
     count = {f"burst-{tag}-{i}": creates for i, (_, creates) in enumerate(plan)}
     clients = {u: ProSyncClient(info.api_url, token, timeout=120) for u, token in users.items()}
+    for client in clients.values():  # as a browser: at most 6 connections to the API's origin
+        client.http.close()
+        client.http = httpx.Client(base_url=client.base, timeout=120, headers=dict(client.http.headers),
+                                   limits=httpx.Limits(max_connections=BROWSER_CONNECTIONS,
+                                                       max_keepalive_connections=BROWSER_CONNECTIONS))
     limits = {u: clients[u].limits()["limits"] for u in users}
     concurrency = sum(count.values())
     watch = ConnectionWatch(info.database_url)
@@ -144,7 +158,9 @@ def run_burst(info, plan: list[tuple[str, int]], repeats: int, folder: Path,
         watch.phase = "health"
         health = [lambda u=u: _call(clients[u].http, "GET", "/health", u, "") for u in users
                   for _ in range(count[u])]
-        _all_at_once(health, concurrency)  # opens the keep-alive connections: not measured
+        for u in users:  # opens each user's keep-alive connections, a few at a time: not measured
+            _all_at_once([lambda u=u: _call(clients[u].http, "GET", "/health", u, "")] * BROWSER_CONNECTIONS,
+                         BROWSER_CONNECTIONS)
         report.health, report.wall["health"] = _all_at_once(health, concurrency)
 
         keys = {u: [f"{u}-k{j % (count[u] - repeats)}" for j in range(count[u])] for u in users}
@@ -269,6 +285,9 @@ def run(quick: bool = False) -> BenchResult:
     for phase, peak in report.peak_connections.items():
         result.add(f"database connections, peak during {phase}", peak, "",
                    "api only (1 invocation in flight: the gateway's lock)" if phase == "creates" else "")
+    retried = sum(c.retried for phase in ("health", "creates", "starts") for c in getattr(report, phase))
+    result.add("connections broken before the answer, retried once", retried, "",
+               "same Idempotency-Key; a second break counts as a server error")
     completed = sum(s == "completed" for s in report.final.values())
     result.add("jobs started / completed", f"{len(report.final)} / {completed}")
     result.add("most jobs active at once, pro / enterprise",

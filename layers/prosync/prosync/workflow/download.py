@@ -212,11 +212,14 @@ def _transfer(url: str | None, key: str, settings: DownloadSettings, s3, http: G
                 assert total is not None
                 count = -(-total // part_size)
                 source = str(first.url)  # after redirects: each ranged GET is checked again anyway
+                first_is_part_1 = part_size == preferred and not upload.has(1, min(total, part_size))
+                if not first_is_part_1:
+                    first.close()  # part 1 is in S3 already (or parts grew): its bytes are not needed
                 for number in range(1, count + 1):
                     begin, end = (number - 1) * part_size, min(total, number * part_size) - 1
                     if upload.has(number, end - begin + 1):
                         continue
-                    if number == 1 and part_size == preferred:  # the first answer is part 1
+                    if number == 1 and first_is_part_1:  # the first answer is part 1
                         upload.put(1, partial(_fill, first, end + 1, settings))
                     else:
                         upload.put(number, partial(_fetch_range, source, begin, end, settings, http))
