@@ -236,3 +236,31 @@ def test_a_download_killed_after_k_parts_resumes_and_sends_only_the_missing_part
     assert sorted(calls.numbers) == sorted(set(range(1, 9)) - kept)  # only the missing parts were sent
     assert _stored_sha256(s3) == hashlib.sha256(synthetic_bytes(generation.id, 0, size)).hexdigest()
     assert _uploads(s3) == []
+
+
+def test_the_fullest_upload_is_resumed_and_a_completion_leaves_no_other_upload_of_the_key(local, emulator):
+    size = 3 * PART
+    generation = emulator.create_synthetic(size, output_file_name="big", output_duration=1.0)
+    data = synthetic_bytes(generation.id, 0, size)
+    s3 = local.client("s3")
+    key = "results/job-1/big.mp4"
+    empty = s3.create_multipart_upload(Bucket=BUCKET, Key=key, ChecksumAlgorithm="CRC32")["UploadId"]
+    fuller = s3.create_multipart_upload(Bucket=BUCKET, Key=key, ChecksumAlgorithm="CRC32")["UploadId"]
+    s3.upload_part(Bucket=BUCKET, Key=key, UploadId=fuller, PartNumber=2, Body=data[PART:2 * PART],
+                   ChecksumAlgorithm="CRC32")
+    calls = S3Calls(s3)
+    answer = download(_event(emulator.output_url(generation), generation.id), _settings(), s3, None, _no_sync)
+    assert (answer["parts"], answer["partsSent"], sorted(calls.numbers)) == (3, 2, [1, 3])
+    assert _stored_sha256(s3) == hashlib.sha256(data).hexdigest()
+    assert _uploads(s3) == [] and empty != fuller
+
+
+def test_parts_grow_only_when_10000_would_not_hold_the_object():
+    from prosync.storage.multipart import part_size_for
+
+    assert part_size_for(None, 8 * MIB) == 8 * MIB  # unknown size: the setting
+    assert part_size_for(10 * 1024 * MIB, 8 * MIB) == 8 * MIB  # 10 GiB: 1,280 parts
+    assert part_size_for(8 * MIB * 10_000, 8 * MIB) == 8 * MIB
+    grown = part_size_for(100 * 1024 * MIB, 8 * MIB)  # 100 GiB
+    assert grown == 11 * MIB and grown * 10_000 >= 100 * 1024 * MIB  # 102,400 MiB / 10,000, rounded up
+    assert part_size_for(8 * MIB * 10_000 + 1, 8 * MIB) == 9 * MIB

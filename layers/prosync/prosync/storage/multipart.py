@@ -49,7 +49,7 @@ def part_size_for(size: int | None, preferred: int) -> int:
     """`preferred`, or larger (whole MiB) when `size` would need more than S3's 10,000 parts."""
     if size is None or size <= preferred * MAX_PARTS:
         return preferred
-    return -(-size // MAX_PARTS // MIB) * MIB + MIB
+    return -(-size // (MAX_PARTS * MIB)) * MIB
 
 
 def find_upload(s3, bucket: str, key: str) -> tuple[str | None, dict[int, dict[str, Any]]]:
