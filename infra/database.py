@@ -1,11 +1,17 @@
 """Database: RDS PostgreSQL 16 behind RDS Proxy; clients authenticate to the proxy with IAM tokens.
 
-The proxy reaches Postgres with the generated master credentials kept in Secrets Manager; Lambdas never
-read that secret: they sign an IAM auth token locally (boto3 `generate_db_auth_token`) and connect with
-TLS (`verify-full`), so the VPC needs no Secrets Manager endpoint.
+Two logins (migration 0005 creates the second and its grants):
+- OWNER_DB_USER, the instance's master user, owns the schema; only the migrate function (migrations,
+  the operator's set_tier) connects as it. The proxy reaches Postgres as the owner with the generated
+  master credentials in Secrets Manager.
+- APP_DB_USER, `prosync_app`: DML on the job tables, no DDL; api, jobstore and sweeper connect as it.
+  It has no password: the proxy signs it in to Postgres with IAM as well (end-to-end IAM,
+  `DefaultAuthScheme: IAM_AUTH`, the role has `rds_iam`), so it needs no second secret.
+Lambdas never read a secret: they sign an IAM auth token locally (boto3 `generate_db_auth_token`) for
+their DB_USER and connect with TLS (`verify-full`).
 """
 
-from aws_cdk import Duration, RemovalPolicy
+from aws_cdk import ArnFormat, Duration, RemovalPolicy, Stack
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_logs as logs
@@ -16,7 +22,8 @@ from infra.config import StackConfig
 from infra.network import DB_PORT, PROXY_PORT, Network
 
 DB_NAME = "prosync"
-DB_USER = "prosync"  # the login the proxy holds a secret for; clients use it with IAM tokens
+OWNER_DB_USER = "prosync"  # master user, schema owner: the migrate function only
+APP_DB_USER = "prosync_app"  # the other functions: DML, no DDL (migration 0005)
 # Public CA bundle of the Lambda runtime (Amazon Linux 2023): RDS Proxy presents an Amazon Trust
 # Services certificate, so verify-full works without shipping the RDS CA bundle.
 CA_BUNDLE = "/etc/pki/tls/certs/ca-bundle.crt"
@@ -59,8 +66,9 @@ class Database(Construct):
             port=DB_PORT,
             database_name=DB_NAME,
             credentials=rds.Credentials.from_generated_secret(
-                DB_USER, secret_name=f"{config.prefix}/db/master"
+                OWNER_DB_USER, secret_name=f"{config.prefix}/db/master"
             ),
+            iam_authentication=True,  # the proxy signs APP_DB_USER in with IAM
             parameter_group=parameters,
             storage_encrypted=True,
             storage_type=rds.StorageType.GP3,
@@ -91,22 +99,41 @@ class Database(Construct):
             security_groups=[network.proxy_sg],
             iam_auth=True,
             require_tls=True,
+            # users without a secret (APP_DB_USER) are signed in to Postgres with IAM by the proxy
+            default_auth_scheme=rds.DefaultAuthScheme.IAM_AUTH,
             idle_client_timeout=Duration.minutes(30),
             max_connections_percent=90,
             debug_logging=False,
         )
 
-    def client_environment(self) -> dict[str, str]:
+        # End-to-end IAM: the proxy's own role connects to the instance as APP_DB_USER.
+        proxy_role: iam.Role = self.proxy.node.find_child("IAMRole")
+        stack = Stack.of(self)
+        proxy_role.add_to_principal_policy(
+            iam.PolicyStatement(
+                actions=["rds-db:connect"],
+                resources=[
+                    stack.format_arn(
+                        service="rds-db",
+                        resource="dbuser",
+                        resource_name=f"{self.instance.instance_resource_id}/{APP_DB_USER}",
+                        arn_format=ArnFormat.COLON_RESOURCE_NAME,
+                    )
+                ],
+            )
+        )
+
+    def client_environment(self, user: str = APP_DB_USER) -> dict[str, str]:
         """What an in-VPC function needs to reach Postgres (read by `prosync.settings.DatabaseSettings`)."""
         return {
             "DB_HOST": self.proxy.endpoint,
             "DB_PORT": str(PROXY_PORT),
             "DB_NAME": DB_NAME,
-            "DB_USER": DB_USER,
+            "DB_USER": user,
             "DB_IAM_AUTH": "true",
             "DB_SSLROOTCERT": CA_BUNDLE,
         }
 
-    def grant_connect(self, grantee: iam.IGrantable) -> None:
-        """`rds-db:connect` as DB_USER through the proxy, nothing else (no secret read)."""
-        self.proxy.grant_connect(grantee, DB_USER)
+    def grant_connect(self, grantee: iam.IGrantable, user: str = APP_DB_USER) -> None:
+        """`rds-db:connect` as `user` through the proxy, nothing else (no secret read)."""
+        self.proxy.grant_connect(grantee, user)

@@ -12,7 +12,7 @@ from aws_cdk import custom_resources as cr
 from constructs import Construct
 
 from infra.config import StackConfig
-from infra.database import Database
+from infra.database import OWNER_DB_USER, Database
 from prosync.db.migrate import migrations_digest
 
 class Migrations(Construct):
@@ -26,6 +26,10 @@ class Migrations(Construct):
         handler: lambda_.IFunction,
     ) -> None:
         super().__init__(scope, id)
+        # The runner alone connects as the schema owner (the other functions as APP_DB_USER).
+        if isinstance(handler, lambda_.Function):
+            handler.add_environment("DB_USER", OWNER_DB_USER)
+        database.grant_connect(handler, OWNER_DB_USER)
         log_group = logs.LogGroup(
             self,
             "ProviderLogs",

@@ -7,7 +7,7 @@ from aws_cdk import aws_lambda as lambda_
 from infra_testkit import OUR_FUNCTIONS, VPC_FUNCTIONS, as_list, render
 
 from infra.config import REPO_ROOT
-from infra.database import DB_USER
+from infra.database import APP_DB_USER, OWNER_DB_USER
 
 S3_WRITE_ACTIONS = {
     "s3:PutObject",
@@ -69,20 +69,24 @@ def test_every_function_has_its_own_role(synth):
 
 
 def test_database_functions_connect_through_the_proxy_with_iam(synth):
+    """As the application role (DML only, tests/infra/test_infra_db_roles.py); migrate as the owner."""
     proxy = synth.logical_id(synth.stack.database.proxy)
     for name in VPC_FUNCTIONS:
         _, props = synth.function(name)
         env = props["Environment"]["Variables"]
+        user = OWNER_DB_USER if name == "migrate" else APP_DB_USER
         assert env["DB_HOST"] == {"Fn::GetAtt": [proxy, "Endpoint"]}
         assert (env["DB_PORT"], env["DB_NAME"], env["DB_USER"], env["DB_IAM_AUTH"]) == (
             "5432",
             "prosync",
-            DB_USER,
+            user,
             "true",
         )
         connect = [s for s in synth.function_statements(name) if "rds-db:connect" in as_list(s["Action"])]
-        assert len(connect) == 1 and f"/{DB_USER}" in render(connect[0]["Resource"])
-        assert proxy in render(connect[0]["Resource"])
+        resources = render([s["Resource"] for s in connect])
+        assert connect and f"/{user}\"" in resources and proxy in resources, name
+        if name != "migrate":
+            assert f"/{OWNER_DB_USER}\"" not in resources, name
 
 
 def test_sync_functions_cannot_reach_the_database(synth):
