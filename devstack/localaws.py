@@ -42,6 +42,8 @@ FUNCTIONS = {
     "prosync-submit": "functions.submit.handler.lambda_handler",
     "prosync-poll": "functions.poll.handler.lambda_handler",
     "prosync-download": "functions.download.handler.lambda_handler",
+    "prosync-textremoval": "functions.textremoval.handler.lambda_handler",
+    "prosync-textremoval-chunk": "functions.textremoval.handler.lambda_handler",
 }
 # The placeholders CDK fills with definition_substitutions, and the local function behind each.
 SUBSTITUTIONS = {
@@ -49,6 +51,8 @@ SUBSTITUTIONS = {
     "SubmitFunctionArn": "prosync-submit",
     "PollFunctionArn": "prosync-poll",
     "DownloadFunctionArn": "prosync-download",
+    "TextRemovalFunctionArn": "prosync-textremoval",
+    "TextRemovalChunkFunctionArn": "prosync-textremoval-chunk",
 }
 MOTO_CONFIG = {"stepfunctions": {"execute_state_machine": True}, "lambda": {"use_docker": False}}
 TERMINAL = ("SUCCEEDED", "FAILED", "TIMED_OUT", "ABORTED")

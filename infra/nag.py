@@ -207,6 +207,15 @@ def acknowledgements(stack: ProSyncStack) -> list[Ack]:
         "the target is a log group of this account, written only to count system failures; a record "
         "not delivered still leaves the failed execution in Step Functions and in ExecutionsFailed",
     )
+    # --- text removal (issue 16): planner and chunk worker, invoked by the state machine only ---
+    for role in ("TextremovalRole", "TextremovalChunkRole"):
+        add(f"TextRemoval/{role}", "AwsSolutions-IAM5[Resource::*]",
+            "X-Ray PutTraceSegments/PutTelemetryRecords support no resource-level permissions")
+        add(f"TextRemoval/{role}", f"AwsSolutions-IAM5[Resource::{media}/results/*]",
+            "object access on the results/ prefix only: the kept lip-synced file, the job's chunks under "
+            "results/{job}/textremoval/ and the cleaned result, keyed by job id at run time")
+    for fn in ("Textremoval", "TextremovalChunk"):
+        add(f"TextRemoval/{fn}", "Serverless-LambdaDLQ", dlq_reason)
     if stack.hosting is not None:
         acks += web_acknowledgements(stack)
     return acks

@@ -17,6 +17,7 @@ from infra.nag import apply_acknowledgements
 from infra.network import Network
 from infra.storage import Storage
 from infra.sweeper import Sweeper
+from infra.text_removal import TextRemoval
 from infra.web_hosting import WebHosting
 from infra.workflow import Workflow
 from prosync.routes import WEBHOOK_PATH
@@ -47,7 +48,13 @@ class ProSyncStack(Stack):
         self.migrations = Migrations(
             self, "Migrations", config=config, database=self.database, handler=self.functions.migrate
         )
-        self.workflow = Workflow(self, "Workflow", config=config, functions=self.functions.workflow_functions)
+        # text removal (issue 16): its planner and chunk worker, each with the layer it fits in
+        self.text_removal = TextRemoval(
+            self, "TextRemoval", config=config, media_bucket_name=self.storage.media.bucket_name,
+            results_arn=self.storage.results_arn(), bucket_arn=self.storage.media.bucket_arn)
+        self.functions.all.update(self.text_removal.functions)  # alarms and nag like every function
+        self.workflow = Workflow(self, "Workflow", config=config,
+                                 functions={**self.functions.workflow_functions, **self.text_removal.functions})
         self.api = Api(self, "Api", config=config, handler=self.functions.api)
         # Sync.so calls the stack's own public route when a generation ends (submit sends it as webhookUrl)
         self.webhook_url = self.api.url + WEBHOOK_PATH

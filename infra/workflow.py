@@ -23,6 +23,8 @@ PLACEHOLDERS = {
     "SubmitFunctionArn": "submit",
     "PollFunctionArn": "poll",
     "DownloadFunctionArn": "download",
+    "TextRemovalFunctionArn": "textremoval",  # issue 16: plan, join, clean up
+    "TextRemovalChunkFunctionArn": "textremoval-chunk",  # the Map's chunk worker
 }
 
 

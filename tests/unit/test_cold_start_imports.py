@@ -22,6 +22,7 @@ NEEDED = {
     "poll": {"httpx"},
     "download": {"httpx"},
     "sweeper": {"psycopg"},
+    "textremoval": set(),  # PyAV, OpenCV and onnxruntime are imported by the step that uses them
 }
 
 

@@ -123,6 +123,26 @@ class SyncOptions(BaseModel):
     occlusion_detection_enabled: bool | None = None
 
 
+class TextRegion(RequestModel):
+    """A rectangle to clean, in fractions of the frame (x, y: its top-left corner; 0..1, inside the
+    frame), optionally only from `startTime` to `endTime` seconds of the video."""
+
+    x: float = Field(**_doc(minimum=0, maximum=1))
+    y: float = Field(**_doc(minimum=0, maximum=1))
+    width: float = Field(**_doc(exclusiveMinimum=0, maximum=1))
+    height: float = Field(**_doc(exclusiveMinimum=0, maximum=1))
+    start_time: float | None = Field(default=None, **_doc(minimum=0))
+    end_time: float | None = Field(default=None, **_doc(exclusiveMinimum=0))
+
+
+class TextRemovalRequest(RequestModel):
+    """Burnt-in text removal after lip-sync (issue 16): the given `regions` and/or the text found in
+    the frames (`auto`). The untouched lip-synced video is kept beside the cleaned one."""
+
+    regions: list[TextRegion] = Field(default_factory=list)
+    auto: bool = False
+
+
 # DESIGN §3's example, in the OpenAPI document for clients (Swagger UI) and fuzzers
 CREATE_EXAMPLE: dict[str, Any] = {
     "model": "lipsync-2-pro",
@@ -146,6 +166,7 @@ class ProSyncProcessRequest(RequestModel):
     segments: list[SegmentRequest]
     options: SyncOptions = Field(default_factory=SyncOptions)
     output_file_name: str | None = Field(default=None, **_doc(pattern=OUTPUT_FILE_NAME_PATTERN))
+    text_removal: TextRemovalRequest | None = None
 
     @model_validator(mode="after")
     def _generate_ref_ids(self):
@@ -199,6 +220,11 @@ class EstimatedCost(WireModel):
     media_seconds: float = Field(description="seconds of video Sync.so renders")
 
 
+class TextRemovalChunks(WireModel):
+    done: int
+    total: int
+
+
 class SegmentJobStatus(WireModel):
     job_id: UUID
     status: JobStatus
@@ -223,6 +249,9 @@ class SegmentJobStatus(WireModel):
     sync_progress_percent: int | None = Field(default=None, description="Sync.so's own percent of the current "
                                               "generation, when it reported one")
     estimated_cost: EstimatedCost | None = None
+    text_removal: TextRemovalRequest | None = Field(default=None, description="the text removal asked for")
+    text_removal_chunks: TextRemovalChunks | None = Field(default=None, description="chunks cleaned so far "
+                                                          "(while removing text and after)")
 
 
 class JobList(WireModel):
@@ -237,6 +266,7 @@ class TierLimitsView(WireModel):
     max_active_jobs: int
     max_awaiting_upload: int = Field(description="jobs created and not yet started (each holds upload URLs)")
     max_speech_seconds_per_segment: float
+    max_text_regions: int = Field(default=10, description="textRemoval.regions of one job")
 
 
 class SyncConcurrencyView(WireModel):

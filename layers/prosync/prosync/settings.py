@@ -26,6 +26,7 @@ class TierLimits(BaseModel):
     max_audio_bytes: int = Field(ge=1)
     max_active_jobs: int = Field(ge=1)  # queued or running at once
     max_awaiting_upload: int = Field(ge=1)  # created and not yet started (each holds presigned POSTs)
+    max_text_regions: int = Field(default=10, ge=0)  # textRemoval.regions of one job (issue 16)
 
 
 class TierSettings(BaseModel):
@@ -35,7 +36,7 @@ class TierSettings(BaseModel):
     )
     enterprise: TierLimits = TierLimits(
         max_segments=10, max_video_bytes=2048 * MIB, max_audio_bytes=250 * MIB, max_active_jobs=10,
-        max_awaiting_upload=10,
+        max_awaiting_upload=10, max_text_regions=50,
     )
 
     @model_validator(mode="before")

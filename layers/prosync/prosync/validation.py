@@ -16,6 +16,7 @@ from prosync.models import (
     AudioInputRequest, FileDeclaration, ProSyncProcessRequest, SegmentRequest, SyncOptions,
 )
 from prosync.settings import TierLimits
+from prosync.textremoval.rules import check_text_regions_within_video, check_text_removal, raise_problems
 
 BODY: Loc = ("body",)
 DURATION_TOLERANCE = 0.05  # seconds: container durations are rounded to the stream's time base
@@ -300,16 +301,20 @@ def validate_create(request: ProSyncProcessRequest, limits: TierLimits | None,
         lambda: check_segment_times(segs), lambda: check_no_overlap(segs),
         lambda: check_segment_refs(segs, audios), lambda: check_crops(segs),
         lambda: check_all_audios_used(segs, audios), lambda: check_speech_length(segs, max_speech_seconds),
+        lambda: raise_problems(check_text_removal(request.text_removal, limits.max_text_regions, BODY)),
     ])
     check_file_sizes(request, limits)
     return limits
 
 
 def validate_media(segments: Sequence[SegmentRequest], video_duration: float,
-                   audio_durations: Mapping[str, float], max_speech_seconds: float) -> None:
+                   audio_durations: Mapping[str, float], max_speech_seconds: float,
+                   text_removal: Mapping | None = None) -> None:
     """The start-time rules against the real durations (all problems in one 422)."""
     _collect([
         lambda: check_segments_within_video(segments, video_duration),
+        lambda: raise_problems(check_text_regions_within_video(text_removal, video_duration,
+                                                               DURATION_TOLERANCE)),
         lambda: check_crops_within_audio(segments, audio_durations),
         lambda: check_speech_length(segments, max_speech_seconds, audio_durations, root=()),
     ], kind=UploadInvalid)

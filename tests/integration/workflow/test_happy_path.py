@@ -9,7 +9,7 @@ from .support import BUCKET, VIDEO_SECONDS
 EXPECTED_STATES = [
     "Take a Sync.so slot", "Slot taken?", "Submit to Sync.so", "Submitted?", "Record generation",
     "Wait for generation", "Generation status?", "Mark job downloading", "Download result to S3",
-    "Mark job completed", "Job completed",
+    "Remove text?", "Mark job completed", "Job completed",
 ]
 
 

@@ -47,6 +47,7 @@ def job_status(job: JobRecord, settings: ApiSettings,
                events: list[JobEvent] | None = None, queue_position: int | None = None) -> SegmentJobStatus:
     """The seed's SegmentJobStatus of a job row, with a presigned GET of the result when completed."""
     sync = sync_fields(job, queue_position)
+    text = text_removal_fields(job)
     result_url = None
     if job.status is JobStatus.COMPLETED and job.result_key:
         result_url = presign_download(
@@ -61,12 +62,28 @@ def job_status(job: JobRecord, settings: ApiSettings,
                                    detail=public_detail(e.detail)) for e in events]
     return SegmentJobStatus(
         job_id=job.id, status=job.status, stage=job.stage,
-        progress=sync.pop("progress", STAGE[job.status][1]), model=job.model,
+        progress=text.pop("progress", sync.pop("progress", STAGE[job.status][1])), model=job.model,
         segments=job.segments_data, output_file_name=job.output_file_name,
         sync_generation_id=job.sync_generation_id, result_url=result_url, output_duration=job.output_duration,
         error=error, created_at=job.created_at, updated_at=job.updated_at, started_at=job.started_at,
-        completed_at=job.completed_at, history=history, **sync,
+        completed_at=job.completed_at, history=history, **sync, **text,
     )
+
+
+def text_removal_fields(job: JobRecord) -> dict:
+    """The text removal asked for, and while removing text, progress by chunks done (92 -> 99)."""
+    config = job.inputs.get("textRemoval")
+    if not config:
+        return {}
+    fields: dict = {"text_removal": config}
+    chunks = job.inputs.get("textRemovalChunks")
+    if isinstance(chunks, dict) and chunks.get("total"):
+        done, total = len(chunks.get("done") or {}), int(chunks["total"])
+        fields["text_removal_chunks"] = {"done": done, "total": total}
+        if job.status is JobStatus.REMOVING_TEXT:
+            low = STAGE[JobStatus.REMOVING_TEXT][1]
+            fields["progress"] = low + round((99 - low) * min(done, total) / total)
+    return fields
 
 
 def sync_fields(job: JobRecord, queue_position: int | None) -> dict:

@@ -44,7 +44,8 @@ def get_limits(caller: Caller, *, repo: JobRepository, settings: ApiSettings) ->
         view = TierLimitsView(max_segments=limits.max_segments, max_video_bytes=limits.max_video_bytes,
                               max_audio_bytes=limits.max_audio_bytes, max_active_jobs=limits.max_active_jobs,
                               max_awaiting_upload=limits.max_awaiting_upload,
-                              max_speech_seconds_per_segment=settings.max_speech_seconds_per_segment)
+                              max_speech_seconds_per_segment=settings.max_speech_seconds_per_segment,
+                              max_text_regions=limits.max_text_regions)
     awaiting, _ = repo.awaiting_upload(caller.user_id, settings.sweep_expire_after_seconds)
     return LimitsResponse(
         tier=user.tier, can_create_jobs=limits is not None, limits=view,

@@ -53,7 +53,7 @@ def start_job(caller: Caller, job_id: UUID, *, repo: JobRepository,
     inputs = inspect_uploads(job.inputs, limits, settings)
     validate_media(segments, inputs["video"]["duration"],
                    {ref: a["duration"] for ref, a in inputs["audios"].items()},
-                   settings.max_speech_seconds_per_segment)
+                   settings.max_speech_seconds_per_segment, text_removal=inputs.get("textRemoval"))
     with repo.user_locked(caller.user_id):  # concurrent starts of this user's jobs queue one at a time
         check_active_jobs(repo.count_active(caller.user_id, excluding=job.id), limits)
         moved = repo.transition(job.id, JobStatus.QUEUED, detail={"step": "start"}, inputs=inputs,

@@ -1,6 +1,8 @@
 """Job statuses and the transitions between them: the only place they are defined.
 
     awaiting_upload -> queued -> submitting -> processing -> downloading -> completed
+                                                   downloading -> removing_text -> completed
+                                                   (text removal asked for: issue 16)
     any non-terminal -> failed | canceled;  awaiting_upload -> expired
     and two moves back that only the workflow makes, each through its own guarded query
     (`prosync.db.queue`), never through the generic transition:
@@ -20,6 +22,7 @@ class JobStatus(StrEnum):
     SUBMITTING = "submitting"
     PROCESSING = "processing"
     DOWNLOADING = "downloading"
+    REMOVING_TEXT = "removing_text"
     COMPLETED = "completed"
     FAILED = "failed"
     CANCELED = "canceled"
@@ -31,7 +34,8 @@ class JobStatus(StrEnum):
 
 
 TERMINAL = frozenset({JobStatus.COMPLETED, JobStatus.FAILED, JobStatus.CANCELED, JobStatus.EXPIRED})
-ACTIVE = frozenset({JobStatus.QUEUED, JobStatus.SUBMITTING, JobStatus.PROCESSING, JobStatus.DOWNLOADING})
+ACTIVE = frozenset({JobStatus.QUEUED, JobStatus.SUBMITTING, JobStatus.PROCESSING, JobStatus.DOWNLOADING,
+                    JobStatus.REMOVING_TEXT})
 SLOT_HOLDING = frozenset({JobStatus.SUBMITTING, JobStatus.PROCESSING})
 # (from, to) of the workflow's moves back (see the module's docstring).
 REQUEUE = (JobStatus.SUBMITTING, JobStatus.QUEUED)
@@ -45,7 +49,8 @@ ALLOWED_FROM: dict[JobStatus, frozenset[JobStatus]] = {
     JobStatus.SUBMITTING: frozenset({JobStatus.QUEUED, JobStatus.SUBMITTING}),
     JobStatus.PROCESSING: frozenset({JobStatus.SUBMITTING, JobStatus.PROCESSING}),
     JobStatus.DOWNLOADING: frozenset({JobStatus.PROCESSING, JobStatus.DOWNLOADING}),
-    JobStatus.COMPLETED: frozenset({JobStatus.DOWNLOADING}),
+    JobStatus.REMOVING_TEXT: frozenset({JobStatus.DOWNLOADING, JobStatus.REMOVING_TEXT}),
+    JobStatus.COMPLETED: frozenset({JobStatus.DOWNLOADING, JobStatus.REMOVING_TEXT}),
     JobStatus.FAILED: frozenset({JobStatus.AWAITING_UPLOAD} | ACTIVE),
     JobStatus.CANCELED: frozenset({JobStatus.AWAITING_UPLOAD} | ACTIVE),
     JobStatus.EXPIRED: frozenset({JobStatus.AWAITING_UPLOAD}),
@@ -59,6 +64,7 @@ STAGE: dict[JobStatus, tuple[str, int]] = {
     JobStatus.SUBMITTING: ("submitting", 20),
     JobStatus.PROCESSING: ("lipsync", 40),
     JobStatus.DOWNLOADING: ("downloading", 90),
+    JobStatus.REMOVING_TEXT: ("removing_text", 92),  # then up to 99 by chunks done
     JobStatus.COMPLETED: ("done", 100),
     JobStatus.FAILED: ("failed", 100),
     JobStatus.CANCELED: ("canceled", 100),

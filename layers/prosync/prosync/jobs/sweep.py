@@ -39,7 +39,7 @@ from prosync.workflow.jobstore import describe_failure  # the Catch path's readi
 log = logging.getLogger(__name__)
 
 ALIVE = frozenset({"RUNNING", "PENDING_REDRIVE"})
-RUNNING = (JobStatus.SUBMITTING, JobStatus.PROCESSING, JobStatus.DOWNLOADING)
+RUNNING = (JobStatus.SUBMITTING, JobStatus.PROCESSING, JobStatus.DOWNLOADING, JobStatus.REMOVING_TEXT)
 MAX_MESSAGE_CHARS = 2000
 
 

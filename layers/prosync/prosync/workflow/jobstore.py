@@ -14,6 +14,7 @@ Event shapes (`event["action"]` picks the action; every event has `jobId`):
     mark_downloading  {generationId}          -> {status}
     mark_completed    {result: {resultKey, size, duration}} -> {jobId, status, resultKey, size, duration}
     mark_failed       {error: {Error, Cause}} -> {Error, Cause}  (Cause is JSON {code, message})
+    mark_removing_text, text_chunk_done     -> see `prosync.workflow.textremoval` (issue 16)
 `mark_submitting` is `claim_slot` under its old name (executions started before the queue).
 """
 
@@ -32,7 +33,7 @@ from prosync.db.connection import run_with_reconnect
 from prosync.db.repository import JobRepository
 from prosync.jobs.status import JobStatus
 from prosync.settings import JobStoreSettings
-from prosync.workflow import callback, polling, queue
+from prosync.workflow import callback, polling, queue, textremoval
 from prosync.workflow.errors import DatabaseUnavailable, JobNotFound
 from prosync.workflow.steps import complete_state, submit_request  # noqa: F401 (submit_request: re-exported)
 from prosync.workflow.steps import refused as _refused
@@ -144,4 +145,6 @@ ACTIONS: dict[str, Callable[..., dict[str, Any]]] = {
     "mark_downloading": mark_downloading,
     "mark_completed": mark_completed,
     "mark_failed": mark_failed,
+    "mark_removing_text": textremoval.mark_removing_text,
+    "text_chunk_done": textremoval.text_chunk_done,
 }

@@ -51,6 +51,7 @@ def submit_request(job: JobRecord) -> dict[str, Any]:
         "segments": job.segments_data,
         "options": job.options,
         "outputFileName": job.output_file_name,
+        "textRemoval": job.inputs.get("textRemoval"),  # read by the state machine after download
     }
     if video.get("versionId"):
         request["videoVersionId"] = video["versionId"]

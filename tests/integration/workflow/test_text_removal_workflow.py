@@ -1,0 +1,75 @@
+"""Text removal on the real state machine (issue 16): download -> plan -> Map over chunks -> join ->
+completed, the lip-synced file kept beside the cleaned one; a chunk that keeps failing is retried,
+then fails the job with a clear error and nothing but the kept file left under results/."""
+
+import json
+
+import av
+import pytest
+
+from functions.textremoval.handler import s3_client
+from prosync.textremoval import steps
+
+from .support import BUCKET
+
+TEXT_STATES = ["Remove text?", "Plan text removal", "Mark job removing text", "Remove text in chunks",
+               "Clean a chunk", "Count the chunk"]
+
+
+def _with_text_removal(jobs, config):
+    job_id = jobs.create()
+    job = jobs.job(job_id)
+    jobs.repo.conn.execute("UPDATE video_jobs SET inputs = inputs || jsonb_build_object('textRemoval', %s::jsonb)"
+                           " WHERE id = %s", (json.dumps(config), job.id))
+    return job_id
+
+
+def _results(jobs, job_id):
+    listed = jobs.local.client("s3").list_objects_v2(Bucket=BUCKET, Prefix=f"results/{job_id}/")
+    return sorted(o["Key"] for o in listed.get("Contents", []))
+
+
+def test_text_removal_runs_after_download(jobs, monkeypatch, tmp_path):
+    job_id = _with_text_removal(jobs, {"regions": [{"x": 0.1, "y": 0.7, "width": 0.8, "height": 0.2}]})
+    run = jobs.run(job_id, timeout=120)
+    assert run.description["status"] == "SUCCEEDED", run.description
+    states = run.states
+    assert states[states.index("Download result to S3") + 1:][:4] == TEXT_STATES[:4]
+    assert states[-3:] == ["Join the chunks", "Mark job completed", "Job completed"]
+    assert _results(jobs, job_id) == [f"results/{job_id}/talk_dubbed.lipsync.mp4", f"results/{job_id}/talk_dubbed.mp4"]
+    job = jobs.job(job_id)
+    assert job.status.value == "completed" and job.result_key == f"results/{job_id}/talk_dubbed.mp4"
+    assert jobs.events(job_id)[-2:] == [("downloading", "removing_text"), ("removing_text", "completed")]
+    chunks = job.inputs["textRemovalChunks"]
+    assert chunks["total"] >= 1 and len(chunks["done"]) == chunks["total"]
+    s3 = s3_client()  # whole-object GETs of multipart results: checksums only when required
+    counts = []
+    for name in ("talk_dubbed.lipsync.mp4", "talk_dubbed.mp4"):
+        s3.download_file(BUCKET, f"results/{job_id}/{name}", str(tmp_path / name))
+        with av.open(str(tmp_path / name)) as c:
+            counts.append((sum(1 for _ in c.demux(c.streams.video[0])), len(c.streams.audio)))
+    assert counts[0] == counts[1]
+
+
+def test_a_chunk_that_keeps_failing_fails_the_job_and_leaves_only_the_kept_file(jobs, monkeypatch):
+    calls = []
+
+    def failing(event, settings, s3):
+        calls.append(event["index"])
+        raise steps.TextRemovalFailed(f"chunk {event['index']} could not be cleaned: encoder crashed")
+
+    monkeypatch.setitem(steps.ACTIONS, "chunk", failing)
+    job_id = _with_text_removal(jobs, {"auto": False, "regions": [{"x": 0, "y": 0, "width": 0.5, "height": 0.5}]})
+    run = jobs.run(job_id, timeout=120)
+    assert run.description["status"] == "FAILED"
+    assert calls.count(0) == 2  # retried once
+    assert "Clean up text removal" in run.states and "Join the chunks" not in run.states
+    job = jobs.job(job_id)
+    assert job.status.value == "failed" and job.error_code == "text_removal_failed"
+    assert "could not be cleaned" in job.error_message and job.result_key is None
+    assert _results(jobs, job_id) == [f"results/{job_id}/talk_dubbed.lipsync.mp4"]
+
+
+@pytest.fixture(autouse=True)
+def _fast_chunks(monkeypatch):
+    monkeypatch.setenv("TEXT_REMOVAL_CHUNK_SECONDS", "1")
