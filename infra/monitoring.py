@@ -109,7 +109,7 @@ class Monitoring(Construct):
                     f"{name.capitalize()}Errors",
                     fn.metric_errors(period=FIVE_MINUTES, statistic="Sum"),
                     1,
-                    f"Lambda {fn.function_name}: invocation errors (nothing retries this function)",
+                    f"Lambda {fn.function_name}: invocation errors (no state machine retries this function)",
                 )
             self._alarm(
                 f"{name.capitalize()}Throttles",
