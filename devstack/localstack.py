@@ -83,6 +83,7 @@ class LocalStack:
             self._start_syncso()
             self._start_aws()
             self._start_gateway()
+            self._start_live_events()
             if self.state_dir:
                 self._write_state()
         except BaseException:
@@ -206,6 +207,16 @@ class LocalStack:
         self.gateway.start(port=self.port)
         self._stops.append(self.gateway.stop)
 
+    def _start_live_events(self) -> None:
+        """The WebSocket API, the notifier and the webhook queue, in-process (devstack/live.py).
+        Webhook endpoints on http://127.0.0.1 are allowed here only (a dev setting)."""
+        from devstack.live import LiveEvents
+
+        if "WEBHOOKS_ALLOW_HTTP_LOOPBACK" not in os.environ:
+            self._setenv(WEBHOOKS_ALLOW_HTTP_LOOPBACK="true")
+        self.live = LiveEvents(self.gateway.authorizer).start()
+        self._stops.append(self.live.stop)
+
     def _write_state(self) -> None:
         self.state_dir.mkdir(parents=True, exist_ok=True)
         path = self.state_dir / STATE_FILE
@@ -233,6 +244,7 @@ class LocalStack:
             state_machine_arn=self.state_machine_arn,
             started_at=self.started_at,
             cluster_dir=self.cluster_dir,
+            ws_url=self.live.ws_url if getattr(self, "live", None) else "",
         )
 
     def token(self, tier: str = "pro", user: str | None = None) -> str:

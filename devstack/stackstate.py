@@ -41,6 +41,7 @@ class StackInfo:
     state_machine_arn: str
     started_at: float
     cluster_dir: str = ""  # the throw-away Postgres cluster's folder ("" with $DATABASE_URL)
+    ws_url: str = ""  # the live events' WebSocket API (devstack/gateway/websocket.py)
 
     @classmethod
     def read(cls, state_dir: Path | None = None) -> StackInfo | None:

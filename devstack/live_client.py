@@ -1,0 +1,84 @@
+"""A client of the live events' WebSocket API (the CLI's `submit --wait`, `demo`, tests and bench).
+
+`follow_job` subscribes to one job and calls `on_event` for every event in id order until the job
+is terminal; when the socket drops it reconnects and resumes after the last id it saw, so nothing
+is missed and nothing is seen twice. It raises `LiveUnavailable` when no socket can be opened at
+all (no WebSocket URL, refused, 401): callers then poll the status route instead.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable
+from typing import Any
+
+from websockets.exceptions import InvalidStatus, WebSocketException
+from websockets.sync.client import ClientConnection, connect
+
+TERMINAL = {"completed", "failed", "canceled", "expired"}
+
+
+class LiveUnavailable(Exception):
+    pass
+
+
+def open_socket(ws_url: str, token: str, timeout: float = 5.0) -> ClientConnection:
+    if not ws_url:
+        raise LiveUnavailable("no WebSocket URL")
+    try:
+        return connect(ws_url, additional_headers={"Authorization": f"Bearer {token}"},
+                       open_timeout=timeout, compression=None)
+    except (OSError, InvalidStatus, WebSocketException, TimeoutError) as exc:
+        raise LiveUnavailable(f"{type(exc).__name__}: {exc}") from exc
+
+
+def subscribe(socket: ClientConnection, job_id: str | None = None, after: int | None = None,
+              timeout: float = 5.0) -> dict[str, Any]:
+    request: dict[str, Any] = {"action": "subscribe"}
+    if job_id is not None:
+        request["jobId"] = job_id
+    if after is not None:
+        request["after"] = after
+    socket.send(json.dumps(request))
+    answer = json.loads(socket.recv(timeout=timeout))
+    if answer.get("type") != "subscribed":
+        raise LiveUnavailable(f"subscribe refused: {answer}")
+    return answer
+
+
+def follow_job(ws_url: str, token: str, job_id: str, on_event: Callable[[dict[str, Any]], None], *,
+               after: int | None = None, deadline: float = 600.0, reconnects: int = 20) -> int:
+    """Follow one job to its end; returns the last event id seen."""
+    last = after
+    ends = time.monotonic() + deadline
+    opened_once = False
+    while time.monotonic() < ends:
+        try:
+            socket = open_socket(ws_url, token)
+        except LiveUnavailable:
+            if not opened_once or reconnects <= 0:
+                raise
+            reconnects -= 1
+            time.sleep(0.5)
+            continue
+        opened_once = True
+        try:
+            with socket:
+                subscribe(socket, job_id, last)
+                while time.monotonic() < ends:
+                    try:
+                        event = json.loads(socket.recv(timeout=1.0))
+                    except TimeoutError:
+                        continue
+                    if "id" not in event or (last is not None and event["id"] <= last):
+                        continue
+                    last = event["id"]
+                    on_event(event)
+                    if event["status"] in TERMINAL:
+                        return last
+        except WebSocketException:
+            reconnects -= 1
+            if reconnects < 0:
+                raise LiveUnavailable("the socket kept dropping") from None
+    raise TimeoutError(f"job {job_id} did not end within {deadline} s")
