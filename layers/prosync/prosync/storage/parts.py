@@ -36,7 +36,6 @@ class PartWindow:
         self.s3, self.bucket, self.key, self.upload_id = s3, bucket, key, upload_id
         self.part_size = part_size
         self._buffers: queue.SimpleQueue[bytearray] = queue.SimpleQueue()
-        self._made = 0
         self.parts: dict[int, dict[str, Any]] = {}
         self.sent = 0
         self.failure: BaseException | None = None
@@ -51,9 +50,6 @@ class PartWindow:
         if self.failure is not None:
             self._slots.release()
             raise self.failure
-
-    def release(self) -> None:
-        self._slots.release()
 
     def send(self, number: int, source: Source) -> None:
         """Send part `number` in a worker (after `reserve`): `source` is its bytes, or a function
@@ -111,9 +107,7 @@ class PartWindow:
     def _take_buffer(self) -> bytearray:
         try:
             return self._buffers.get_nowait()
-        except queue.Empty:
-            with self._lock:
-                self._made += 1
+        except queue.Empty:  # at most `in_flight` are ever made: one per worker at a time
             return bytearray(self.part_size)
 
 
