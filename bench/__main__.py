@@ -25,6 +25,7 @@ BENCHES = {
     "db": "bench.db_scale",
     "e2e": "bench.end_to_end",
     "burst": "bench.burst",
+    "textremoval": "bench.text_removal",
 }
 DEFAULT_OUT = Path(__file__).parent / "results" / "latest.json"
 console = Console(width=None if sys.stdout.isatty() else 160)

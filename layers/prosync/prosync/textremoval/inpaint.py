@@ -13,7 +13,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-RADIUS = 5  # px: the neighbourhood Telea weighs each filled pixel from
+RADIUS = 3  # px: the neighbourhood Telea weighs each filled pixel from
 
 
 def chroma_mask(mask: np.ndarray) -> np.ndarray:
@@ -45,7 +45,9 @@ def fill_plane(plane: np.ndarray, mask: np.ndarray,
         return plane
     out = plane.copy()
     crop, todo = out[box], mask[box].copy()
-    if temporal and neighbours:
+    # a neighbour hiding the very same pixels (the same mask object: `MaskMaker` caches them) shows nothing
+    neighbours = [(n, m) for n, m in neighbours if m is not mask] if temporal else []
+    if neighbours:
         values = np.stack([n[box] for n, _ in neighbours]).astype(np.float32)
         visible = np.stack([np.ones(todo.shape, bool) if m is None else ~m[box] for _, m in neighbours])
         found = todo & visible.any(axis=0)

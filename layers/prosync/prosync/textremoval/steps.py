@@ -34,7 +34,7 @@ from prosync.workflow.errors import WorkflowError
 class TextRemovalSettings(StorageSettings):
     text_removal_chunk_seconds: float = Field(10.0, gt=0)  # a chunk is cut at the first keyframe after
     text_removal_max_concurrency: int = Field(10, ge=1, le=40)  # the Map's MaxConcurrency (state input)
-    text_removal_sample_seconds: float = Field(0.2, gt=0)  # detection: one frame every ... seconds
+    text_removal_sample_seconds: float = Field(0.5, gt=0)  # detection: one frame every ... seconds
     text_removal_temporal: bool = True  # fill from neighbouring frames before spatial inpainting
 
 

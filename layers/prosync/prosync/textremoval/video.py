@@ -119,6 +119,7 @@ def clean_chunk(in_path: str | Path, out_path: str | Path, regions: Sequence[Reg
         gop = max(1, round(float(rate) * 2))
         enc.codec_context.gop_size = gop
         window: deque = deque()  # (pts, planes, masks per plane)
+        chroma: dict[int, tuple] = {}  # id(luma mask) -> (mask, its 4:2:0 chroma mask), one object each
         written, offset = 0, None
 
         def emit(i: int) -> None:
@@ -144,7 +145,9 @@ def clean_chunk(in_path: str | Path, out_path: str | Path, regions: Sequence[Reg
             pts = first_pts + round((rel - offset) * src_tb / time_base)
             t = float(pts * time_base)
             mask = masks.at(t)
-            pmasks = None if mask is None else [mask, chroma_mask(mask), chroma_mask(mask)]
+            if mask is not None and id(mask) not in chroma:
+                chroma[id(mask)] = (mask, chroma_mask(mask))  # the mask kept alive: its id stays its own
+            pmasks = None if mask is None else [mask, chroma[id(mask)][1], chroma[id(mask)][1]]
             window.append((pts, _planes(frame.reformat(format="yuv420p") if frame.format.name != "yuv420p" else frame),
                            pmasks))
             while pending < len(window) and len(window) - 1 - pending >= WINDOW:
