@@ -176,7 +176,7 @@ def test_the_in_flight_window_bounds_the_parts_held(local, monkeypatch):
     try:
         monkeypatch.setenv("SYNC_API_BASE_URL", origin.url)
         s3 = local.client("s3")
-        calls = S3Calls(s3, delay=0.2, on_done=lambda: change(-1))  # slow S3: the window fills
+        calls = S3Calls(s3, delay=0.5, on_done=lambda: change(-1))  # slow S3: the window fills
         download(_event(f"{origin.url}/output.mp4"), _settings(in_flight=3), s3, None, _no_sync)
         assert held["max"] == 3 and calls.max_active == 3 and held["now"] == 0
         assert _stored_sha256(s3) == hashlib.sha256(data).hexdigest()
