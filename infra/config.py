@@ -110,7 +110,7 @@ class StackConfig:
         if self.certificate_arn and ":acm:us-east-1:" not in self.certificate_arn:
             raise ValueError("certificate_arn must be an ACM certificate in us-east-1 (CloudFront's region)")
         if (self.domain_names or self.waf or self.web_acl_arn) and not self.web_hosting:
-            raise ValueError("domain_names, waf and web_acl_arn need web_hosting (the CloudFront distribution)")
+            raise ValueError("domain_names, waf and web_acl_arn need web_hosting (the distribution)")
         if not 1 <= self.results_expiry_days <= 3650:
             raise ValueError("results_expiry_days must be within 1..3650")
         if not 10 <= self.waf_rate_limit <= 2_000_000_000:
@@ -171,7 +171,7 @@ class StackConfig:
             # Hosted, the page and the API share one origin: no CORS at all in prod; dev keeps the
             # local page's origins (a page served by `prosync up` against a deployed dev stack).
             if stage == "prod" and not hosting:
-                raise ValueError("prod without web_hosting needs context cors_origins (the front end's origins)")
+                raise ValueError("prod without web_hosting needs context cors_origins (the page's origins)")
             origins = [] if stage == "prod" else list(_DEV_ORIGINS)
         budget = ctx("budget_monthly_usd")
         skip = _truthy(ctx("skip_bundling", os.environ.get("PROSYNC_SKIP_BUNDLING", "false")))
@@ -199,7 +199,8 @@ class StackConfig:
             web_acl_arn=ctx("web_acl_arn"),
             waf_rate_limit=int(ctx("waf_rate_limit", 600)),
             auth_domain_prefix=ctx("auth_domain_prefix"),
-            cli_callback_ports=[int(p) for p in _as_list(ctx("cli_callback_ports"))] or list(CLI_CALLBACK_PORTS),
+            cli_callback_ports=[int(p) for p in _as_list(ctx("cli_callback_ports"))]
+            or list(CLI_CALLBACK_PORTS),
             oidc_client_id=ctx("oidc_client_id"),
             refresh_token_days=int(ctx("refresh_token_days", 30)),
             budget_monthly_usd=float(budget) if budget is not None else None,

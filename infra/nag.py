@@ -248,7 +248,7 @@ def web_acknowledgements(stack: ProSyncStack) -> list[Ack]:
         ))
 
     # CDK's BucketDeployment: one singleton function at the stack's root copies web/ into the bucket.
-    deployment = next(c.node.id for c in stack.node.children if c.node.id.startswith("Custom::CDKBucketDeployment"))
+    deployment = stack.hosting.deployment_function.node.id
     role = f"{deployment}/ServiceRole"
     cdk_reason = "CDK's BucketDeployment makes this function and role itself; it runs only during deploys"
     account = "<AWS::AccountId>" if Token.is_unresolved(stack.account) else stack.account
@@ -270,8 +270,8 @@ def web_acknowledgements(stack: ProSyncStack) -> list[Ack]:
         role, "AwsSolutions-IAM5[Resource::*]",
         f"{cdk_reason}: cloudfront:CreateInvalidation/GetInvalidation support no resource-level scoping",
     ))
-    acks.append(Ack(deployment, "AwsSolutions-L1", f"{cdk_reason}; its runtime is chosen by aws-cdk-lib"))
-    acks.append(Ack(deployment, "Serverless-LambdaLatestVersion", f"{cdk_reason}; its runtime is chosen by aws-cdk-lib"))
+    for rule in ("AwsSolutions-L1", "Serverless-LambdaLatestVersion"):
+        acks.append(Ack(deployment, rule, f"{cdk_reason}; its runtime is chosen by aws-cdk-lib"))
     acks.append(Ack(deployment, "Serverless-LambdaTracing", f"{cdk_reason}; a deploy-time copy needs no trace"))
     acks.append(Ack(
         deployment, "Serverless-LambdaDLQ",

@@ -129,7 +129,9 @@ class WebHosting(Construct):
         if config.domain_names:
             custom_domain = {
                 "domain_names": list(config.domain_names),
-                "certificate": acm.Certificate.from_certificate_arn(self, "Certificate", config.certificate_arn),
+                "certificate": acm.Certificate.from_certificate_arn(
+                    self, "Certificate", config.certificate_arn
+                ),
                 "minimum_protocol_version": cloudfront.SecurityPolicyProtocol.TLS_V1_2_2021,
             }
         self.distribution = cloudfront.Distribution(
@@ -181,7 +183,9 @@ class WebHosting(Construct):
         )
         # CDK's deployment function (one per stack, at its root: Python and the AWS CLI, both
         # architecture-neutral) runs on Graviton like every other function of the stack.
-        for child in Stack.of(self).node.children:
-            if child.node.id.startswith("Custom::CDKBucketDeployment"):
-                child.node.default_child.architectures = ["arm64"]
+        singletons = Stack.of(self).node.children
+        self.deployment_function = next(
+            c for c in singletons if c.node.id.startswith("Custom::CDKBucketDeployment")
+        )
+        self.deployment_function.node.default_child.architectures = ["arm64"]
         return self.deployment

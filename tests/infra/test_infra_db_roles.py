@@ -25,7 +25,8 @@ def test_the_app_role_reads_and_writes_the_job_tables(database_url):
         assert repo.set_tier("sub-1", Tier.PRO).tier is Tier.PRO
         for table in JOB_TABLES:
             row = conn.execute(
-                "SELECT has_table_privilege(current_user, %s, 'SELECT, INSERT, UPDATE, DELETE') AS ok", (table,)
+                "SELECT has_table_privilege(current_user, %s, 'SELECT, INSERT, UPDATE, DELETE') AS ok",
+                (table,),
             ).fetchone()
             assert row["ok"], table
         conn.execute("DELETE FROM users WHERE id = 'sub-1'")

@@ -14,7 +14,8 @@ def _alarms(synth) -> dict[str, dict]:
 
 
 def _find(synth, namespace: str, metric: str) -> list[dict]:
-    return [a for a in _alarms(synth).values() if a.get("Namespace") == namespace and a.get("MetricName") == metric]
+    return [a for a in _alarms(synth).values()
+            if a.get("Namespace") == namespace and a.get("MetricName") == metric]
 
 
 def _is_input(synth, logical_id: str) -> bool:
@@ -45,7 +46,8 @@ def test_topic_policy_lets_cloudwatch_publish_beside_the_tls_deny(dev, prod, edg
         (topic_id,) = synth.resources("AWS::SNS::Topic")
         (policy,) = synth.resources("AWS::SNS::TopicPolicy").values()
         statements = {s.get("Sid"): s for s in policy["Properties"]["PolicyDocument"]["Statement"]}
-        assert any(s["Effect"] == "Deny" and "aws:SecureTransport" in str(s["Condition"]) for s in statements.values())
+        assert any(s["Effect"] == "Deny" and "aws:SecureTransport" in str(s["Condition"])
+                   for s in statements.values())
         allow = statements["AllowCloudWatchAlarms"]
         assert allow["Effect"] == "Allow" and allow["Principal"] == {"Service": "cloudwatch.amazonaws.com"}
         assert allow["Action"] == "sns:Publish" and allow["Resource"] == {"Ref": topic_id}
@@ -121,7 +123,8 @@ def test_budget_for_the_stage_when_configured(dev, prod, edge):
     assert data["BudgetLimit"] == {"Amount": 150, "Unit": "USD"}
     tags = [e["Tags"] for e in data["FilterExpression"]["And"]]
     assert {"Key": "project", "Values": ["prosync"]} in tags and {"Key": "stage", "Values": ["prod"]} in tags
-    kinds = {n["Notification"]["NotificationType"] for n in budget["Properties"]["NotificationsWithSubscribers"]}
+    notifications = budget["Properties"]["NotificationsWithSubscribers"]
+    kinds = {n["Notification"]["NotificationType"] for n in notifications}
     assert kinds == {"ACTUAL", "FORECASTED"}
     (topic_id,) = edge.resources("AWS::SNS::Topic")
     for n in budget["Properties"]["NotificationsWithSubscribers"]:

@@ -58,7 +58,7 @@ def test_api_under_api_path_uncached_with_authorization_forwarded(synth):
     dist = _distribution(synth)
     (api,) = dist["CacheBehaviors"]
     assert api["PathPattern"] == "/api/*"
-    assert sorted(api["AllowedMethods"]) == sorted(["GET", "HEAD", "OPTIONS", "PUT", "PATCH", "POST", "DELETE"])
+    assert sorted(api["AllowedMethods"]) == ["DELETE", "GET", "HEAD", "OPTIONS", "PATCH", "POST", "PUT"]
     assert api["CachePolicyId"] == CACHING_DISABLED
     assert api["OriginRequestPolicyId"] == ALL_VIEWER_EXCEPT_HOST  # Authorization + query strings, no Host
     assert api["ViewerProtocolPolicy"] == "https-only"
@@ -72,7 +72,8 @@ def test_api_under_api_path_uncached_with_authorization_forwarded(synth):
 
 def test_security_headers_match_the_page_and_the_local_gateway(synth):
     dist = _distribution(synth)
-    web = _headers_policy(synth, dist["DefaultCacheBehavior"]["ResponseHeadersPolicyId"])["SecurityHeadersConfig"]
+    web_policy = _headers_policy(synth, dist["DefaultCacheBehavior"]["ResponseHeadersPolicyId"])
+    web = web_policy["SecurityHeadersConfig"]
     csp = web["ContentSecurityPolicy"]["ContentSecurityPolicy"]
     gateway = dict(WebSecurity().headers())["content-security-policy"]
     directives = dict(d.split(" ", 1) for d in csp.split("; "))
@@ -84,7 +85,8 @@ def test_security_headers_match_the_page_and_the_local_gateway(synth):
     assert web["ContentTypeOptions"] == {"Override": True}
     assert web["ReferrerPolicy"] == {"ReferrerPolicy": "no-referrer", "Override": True}
     assert web["StrictTransportSecurity"]["AccessControlMaxAgeSec"] >= 31_536_000
-    api = _headers_policy(synth, dist["CacheBehaviors"][0]["ResponseHeadersPolicyId"])["SecurityHeadersConfig"]
+    api_policy = _headers_policy(synth, dist["CacheBehaviors"][0]["ResponseHeadersPolicyId"])
+    api = api_policy["SecurityHeadersConfig"]
     assert "ContentSecurityPolicy" not in api and api["FrameOptions"]["FrameOption"] == "DENY"
 
 
@@ -134,8 +136,8 @@ def test_cognito_domain_and_a_public_code_flow_client(dev):
     assert set(client["AllowedOAuthScopes"]) == {"openid", "email", "profile"}
     dist = dev.logical_id(dev.stack.hosting.distribution)
     site = {"Fn::Join": ["", ["https://", {"Fn::GetAtt": [dist, "DomainName"]}, "/"]]}
-    assert client["CallbackURLs"] == [site, "http://localhost:8765/callback", "http://localhost:8766/callback",
-                                      "http://localhost:8767/callback"]
+    loopback = [f"http://localhost:{port}/callback" for port in (8765, 8766, 8767)]
+    assert client["CallbackURLs"] == [site, *loopback]
     assert client["LogoutURLs"] == [site]
     assert client["RefreshTokenValidity"] == 30 * 24 * 60
     assert client["TokenValidityUnits"]["RefreshToken"] == "minutes"
@@ -175,9 +177,11 @@ def test_waf_rules_when_enabled(edge):
     assert rules["RateLimitPerIp"]["Statement"]["RateBasedStatement"]["AggregateKeyType"] == "IP"
     for group in MANAGED_RULE_GROUPS:
         statement = rules[group]["Statement"]["ManagedRuleGroupStatement"]
-        assert statement == {"VendorName": "AWS", "Name": group} and rules[group]["OverrideAction"] == {"None": {}}
+        assert statement == {"VendorName": "AWS", "Name": group}
+        assert rules[group]["OverrideAction"] == {"None": {}}
     assert len({r["Priority"] for r in acl["Rules"]}) == len(acl["Rules"])
-    assert _distribution(edge)["WebACLId"] == {"Fn::GetAtt": [edge.stack.get_logical_id(edge.stack.edge.web_acl), "Arn"]}
+    web_acl = edge.stack.get_logical_id(edge.stack.edge.web_acl)
+    assert _distribution(edge)["WebACLId"] == {"Fn::GetAtt": [web_acl, "Arn"]}
 
 
 def test_waf_outside_us_east_1_is_skipped_with_a_message(prod, dev):
