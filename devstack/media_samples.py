@@ -243,3 +243,40 @@ def tone_profile(pcm: array, sample_rate: int, start: float, end: float) -> tupl
     level = math.sqrt(sum(sample * sample for sample in window) / len(window))
     crossings = sum(1 for a, b in itertools.pairwise(window) if (a < 0) != (b < 0))
     return level, crossings / 2 / (len(window) / sample_rate)
+
+
+def burn_caption(src: str | Path, dst: str | Path, text: str = "SUBTITLE 01", y: float = 0.2) -> tuple[Path, dict]:
+    """Copy the video `src` to `dst` with a white caption (black outline) burnt into every frame, its
+    baseline at `y` (fraction of the height; the default keeps it off `make_video`'s timecode), as a
+    subtitle or a channel's title would be (text removal, issue 16). Returns the file and the
+    caption's box as a textRemoval region (fractions of the frame, a few pixels around the ink)."""
+    import cv2  # only this sample needs OpenCV (and numpy)
+    import numpy as np
+
+    dst = Path(dst)
+    with av.open(str(src)) as inp, av.open(str(dst), "w") as out:
+        stream = inp.streams.video[0]
+        rate = stream.average_rate or 25
+        enc = out.add_stream("libx264", rate=rate, options={"preset": "ultrafast", "crf": "16"})
+        enc.width, enc.height, enc.pix_fmt = stream.codec_context.width, stream.codec_context.height, "yuv420p"
+        box = None
+        for index, frame in enumerate(inp.decode(stream)):
+            image = frame.to_ndarray(format="bgr24")
+            h, w = image.shape[:2]
+            scale = w / 400
+            thick = max(1, round(2 * scale))
+            (tw, _), _ = cv2.getTextSize(text, cv2.FONT_HERSHEY_SIMPLEX, scale, thick)
+            origin = ((w - tw) // 2, int(h * y))
+            burnt = image.copy()
+            cv2.putText(burnt, text, origin, cv2.FONT_HERSHEY_SIMPLEX, scale, (0, 0, 0), thick + 3, cv2.LINE_AA)
+            cv2.putText(burnt, text, origin, cv2.FONT_HERSHEY_SIMPLEX, scale, (255, 255, 255), thick, cv2.LINE_AA)
+            if box is None:
+                ys, xs = np.nonzero(np.any(burnt != image, axis=2))
+                box = {"x": max(0, xs.min() - 2) / w, "y": max(0, ys.min() - 2) / h,
+                       "width": (min(w, xs.max() + 3) - max(0, xs.min() - 2)) / w,
+                       "height": (min(h, ys.max() + 3) - max(0, ys.min() - 2)) / h}
+            new = av.VideoFrame.from_ndarray(burnt, format="bgr24")
+            new.pts = index  # in 1/rate: the encoder's time base
+            out.mux(enc.encode(new))
+        out.mux(enc.encode())
+    return dst, {key: round(float(value), 4) for key, value in box.items()}

@@ -22,6 +22,7 @@ from devstack.media_samples import (
     decode_audio_pcm,
     make_tone,
     make_tone_sequence,
+    burn_caption,
     make_video,
     media_duration,
     tone_profile,
@@ -41,6 +42,8 @@ def register(sub) -> None:
     parser = sub.add_parser("demo", help="run a 3-segment job through the local stack and check the result")
     parser.add_argument("--output-dir", type=Path, default=Path("demo-output"))
     parser.add_argument("--generation-seconds", type=float, default=2.0, help="emulated Sync.so time")
+    parser.add_argument("--text-removal", action="store_true",
+                        help="burn a caption into the sample video and have the job remove it (issue 16)")
     parser.set_defaults(func=run)
 
 
@@ -85,6 +88,12 @@ def run(args) -> int:
                 options={"sync_mode": "cut_off"},
                 output_file_name="demo_result",
             )
+            if args.text_removal:
+                clean_video = video
+                video, caption = burn_caption(clean_video, video.with_name("talk_captioned.mp4"))
+                request = {**request, "video": build_request(video, audios, segments())["video"],
+                           "textRemoval": {"regions": [caption]}}
+                console.print(f"caption burnt in at {caption}; textRemoval asked for")
             job = run_job(
                 client,
                 request,
@@ -101,6 +110,8 @@ def run(args) -> int:
             return 1
         summary(console, stack, job)
         ok = check_output(console, job.output, media_duration(video))
+        if args.text_removal:
+            ok = check_caption_gone(console, clean_video, video, job.output, caption) and ok
     except ApiError as exc:
         print_api_error(console, exc)
         return 1
@@ -215,3 +226,36 @@ def check_output(console: Console, path: Path, expected_seconds: float) -> bool:
     for problem in problems:
         console.print(f"[red]✗ {problem}[/]")
     return not problems
+
+
+def check_caption_gone(console: Console, clean: Path, captioned: Path, result: Path, box: dict) -> bool:
+    """PSNR of the caption's box against the video without caption: the captioned input's and the
+    result's (text removal must gain >= 3 dB); the rest of the frame must match the input (>= 30 dB:
+    the emulator re-encodes the video too)."""
+    import numpy as np
+
+    def frames(path: Path) -> list:
+        with av.open(str(path)) as container:
+            return [f.to_ndarray(format="bgr24").astype(np.float64) for f in container.decode(video=0)]
+
+    def psnr(a, b) -> float:
+        mse = float(np.mean((a - b) ** 2))
+        return 99.0 if mse == 0 else 10 * np.log10(255 ** 2 / mse)
+
+    base, burnt, out = frames(clean), frames(captioned), frames(result)
+    h, w = base[0].shape[:2]
+    mask = np.zeros((h, w), bool)
+    mask[int(box["y"] * h):int((box["y"] + box["height"]) * h), int(box["x"] * w):int((box["x"] + box["width"]) * w)] = True
+    n = min(len(base), len(out))
+    before = np.mean([psnr(burnt[i][mask], base[i][mask]) for i in range(n)])
+    after = np.mean([psnr(out[i][mask], base[i][mask]) for i in range(n)])
+    outside = min(psnr(out[i][~mask], burnt[i][~mask]) for i in range(n))
+    table = Table("caption box", "PSNR vs the video without caption", title="text removal")
+    table.add_row("input (caption burnt in)", f"{before:.1f} dB")
+    table.add_row("result (caption removed)", f"{after:.1f} dB")
+    table.add_row("rest of the frame vs input", f"{outside:.1f} dB")
+    console.print(table)
+    ok = after >= before + 3 and outside >= 30 and len(out) == len(burnt)
+    if not ok:
+        console.print("[red]✗ the caption is not gone[/]")
+    return ok
