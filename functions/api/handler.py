@@ -42,6 +42,7 @@ from prosync.models import (
     SegmentValidationError)
 from prosync.routes import PREFIX, WEBHOOK_PATH
 from prosync.settings import WorkflowTimingSettings, api_settings
+from prosync.webhooks import routes as webhook_routes
 
 SERVICE = os.environ.get("POWERTOOLS_SERVICE_NAME", "prosync-api")
 logger = Logger(service=SERVICE)
@@ -224,6 +225,7 @@ def health() -> HealthResponse:
 
 
 app.include_router(router, prefix=PREFIX)
+app.include_router(webhook_routes.router, prefix=PREFIX)  # client webhooks (prosync.webhooks)
 app.get("/health", include_in_schema=False)(health)
 app.enable_swagger(path=f"{PREFIX}/swagger", **OPENAPI)
 

@@ -17,3 +17,14 @@ PROTECTED_ROUTES = [
     ("POST", "/sync/pro-job/{job_id}/cancel"),
     ("GET", "/sync/limits"),
 ]
+# Client webhooks (issue 14): the caller's endpoints, their delivery log, redelivery
+PROTECTED_ROUTES += [
+    ("POST", "/webhooks/endpoints"),
+    ("GET", "/webhooks/endpoints"),
+    ("GET", "/webhooks/endpoints/{endpoint_id}"),
+    ("PATCH", "/webhooks/endpoints/{endpoint_id}"),
+    ("DELETE", "/webhooks/endpoints/{endpoint_id}"),
+    ("POST", "/webhooks/endpoints/{endpoint_id}/rotate-secret"),
+    ("GET", "/webhooks/endpoints/{endpoint_id}/deliveries"),
+    ("POST", "/webhooks/endpoints/{endpoint_id}/deliveries/{delivery_id}/redeliver"),
+]

@@ -28,7 +28,7 @@ from prosync.webhooks.urls import trusted_origins
 
 @dataclass(frozen=True)
 class Outcome:
-    outcome: str  # delivered | retry | dead | skipped (nothing pending: delivered meanwhile, or gone)
+    outcome: str  # delivered | retry | dead | later (not due yet) | skipped (delivered meanwhile, or gone)
     attempt: int = 0
     status_code: int | None = None
     retry_in: float | None = None  # seconds until the next attempt (retry only)
@@ -44,9 +44,11 @@ def backoff(attempt: int, settings: WebhookSettings, rand: Callable[[], float] =
 def attempt(store: WebhookStore, delivery_id: UUID, settings: WebhookSettings, *,
             resolve: Resolver | None = None, now: Callable[[], datetime] = lambda: datetime.now(UTC)) -> Outcome:
     """Make the next attempt of a pending delivery and record it."""
-    found = store.for_attempt(delivery_id)
+    found = store.claim(delivery_id, settings.webhook_timeout_seconds + 30)
     if found is None:
         return Outcome("skipped")
+    if isinstance(found, float):  # not due yet (an early duplicate): try again then
+        return Outcome("later", retry_in=found)
     number = found["attempts"] + 1
     if not found["enabled"]:
         return _record(store, found, number, settings, None, None, "endpoint disabled")

@@ -79,7 +79,7 @@ class LocalDeliveryQueue:
                 print(f"webhook delivery {delivery_id}: {type(exc).__name__}: {exc}")
                 self.enqueue(delivery_id, 1.0)
                 continue
-            if outcome.outcome == "retry":
+            if outcome.outcome in ("retry", "later"):
                 self.enqueue(delivery_id, outcome.retry_in or 0.0)
             elif outcome.outcome == "dead":
                 self.dead_letters.append(delivery_id)

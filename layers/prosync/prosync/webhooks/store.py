@@ -76,14 +76,24 @@ class WebhookStore:
             (uuid.uuid4(), endpoint_id, event["id"], event["type"], Jsonb(payload))).fetchone()
         return row["id"] if row else None
 
-    def for_attempt(self, delivery_id: UUID) -> dict[str, Any] | None:
-        """A pending delivery with its endpoint's URL and signing secrets (None: delivered, dead or gone)."""
-        return self.conn.execute(
-            "SELECT d.id, d.endpoint_id, d.event_id, d.event_type, d.payload, d.attempts, d.created_at,"
+    def claim(self, delivery_id: UUID, lease_seconds: float) -> dict[str, Any] | float | None:
+        """Take a due pending delivery for one attempt: its next time moves `lease_seconds` ahead (so a
+        second worker, a restart's pick-up or an SQS duplicate does not attempt it at the same time)
+        and it comes back with its endpoint's URL and signing secrets. A pending delivery not due yet:
+        the seconds until it is; delivered, dead or gone: None."""
+        row = self.conn.execute(
+            "WITH c AS (UPDATE webhook_deliveries SET next_attempt_at = now() + make_interval(secs => %s)"
+            " WHERE id = %s AND state = 'pending' AND next_attempt_at <= now() RETURNING *)"
+            " SELECT c.id, c.endpoint_id, c.event_id, c.event_type, c.payload, c.attempts, c.created_at,"
             " e.url, e.enabled, e.secret, CASE WHEN e.previous_secret_expires_at > now()"
             " THEN e.previous_secret END AS previous_secret"
-            " FROM webhook_deliveries d JOIN webhook_endpoints e ON e.id = d.endpoint_id"
-            " WHERE d.id = %s AND d.state = 'pending'", (delivery_id,)).fetchone()
+            " FROM c JOIN webhook_endpoints e ON e.id = c.endpoint_id", (lease_seconds, delivery_id)).fetchone()
+        if row is not None:
+            return row
+        later = self.conn.execute(
+            "SELECT EXTRACT(EPOCH FROM next_attempt_at - now())::float8 AS wait FROM webhook_deliveries"
+            " WHERE id = %s AND state = 'pending'", (delivery_id,)).fetchone()
+        return max(0.0, later["wait"] or 0.0) if later else None
 
     def record(self, delivery_id: UUID, attempt: int, outcome: str, *, status_code: int | None,
                latency_ms: int | None, error: str | None, next_in: float | None) -> None:
