@@ -2,6 +2,10 @@
 only the migration runner (the owner) changes the schema. Each function's DB_USER and rds-db:connect:
 tests/infra/test_infra_functions.py."""
 
+import importlib.util
+import inspect
+from pathlib import Path
+
 import psycopg
 import pytest
 from prosync.db.connection import connect
@@ -68,3 +72,46 @@ def test_the_proxy_signs_the_app_role_in_with_iam_end_to_end(dev):
     statements = dev.role_statements(role)
     (db_connect,) = [s for s in statements if s["Action"] == "rds-db:connect"]
     assert f"/{APP_DB_USER}" in str(db_connect["Resource"]) and "dbuser:" in str(db_connect["Resource"])
+
+
+# The repository and queue suites (tests/integration/db), run as the application role: every query the
+# functions make works without the owner's rights.
+SUITES = {
+    path.stem: path
+    for path in (Path(__file__).parents[1] / "integration" / "db").glob("test_*.py")
+    if path.stem in ("test_repository", "test_queue")
+}
+
+
+def _module(stem: str):
+    spec = importlib.util.spec_from_file_location(f"as_app_{stem}", SUITES[stem])
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+MODULES = {stem: _module(stem) for stem in SUITES}
+CASES = [
+    (stem, name)
+    for stem, module in MODULES.items()
+    for name, fn in vars(module).items()
+    if name.startswith("test_") and callable(fn) and not hasattr(fn, "pytestmark")
+    and set(inspect.signature(fn).parameters) <= {"repo", "database_url"}
+]
+
+
+@pytest.mark.parametrize("stem, name", CASES)
+def test_the_repository_and_queue_suites_pass_as_the_app_role(stem, name, database_url, monkeypatch):
+    app_url = database_url.replace("://postgres@", f"://{APP_DB_USER}@")
+    monkeypatch.setenv("DATABASE_URL", app_url)
+    test = getattr(MODULES[stem], name)
+    with _as_app(database_url) as conn:
+        repo = JobRepository(conn)
+        for user in ("u1", "u2", "u3"):  # what the suites' `repo` fixtures set up
+            repo.set_tier(user, Tier.PRO)
+        given = {"repo": repo, "database_url": app_url}
+        test(**{param: given[param] for param in inspect.signature(test).parameters})
+
+
+def test_the_suites_were_found():
+    assert set(SUITES) == {"test_repository", "test_queue"} and len(CASES) >= 15
