@@ -97,7 +97,8 @@ def _fingerprint(model: str, segments: list, inputs: dict, options: dict, output
         return entry["fileName"], entry["contentType"], entry.get("declaredSize", entry.get("size"))
 
     return {"model": model, "segments": segments, "options": options, "output": output,
-            "video": files(inputs["video"]), "audios": {r: files(e) for r, e in inputs["audios"].items()}}
+            "video": files(inputs["video"]), "audios": {r: files(e) for r, e in inputs["audios"].items()},
+            "textRemoval": inputs.get("textRemoval")}
 
 
 def _replay(job: JobRecord, new: NewJob, settings: ApiSettings) -> ProSyncProcessResponse:
