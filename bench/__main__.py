@@ -26,6 +26,7 @@ BENCHES = {
     "e2e": "bench.end_to_end",
     "burst": "bench.burst",
     "textremoval": "bench.text_removal",
+    "live": "bench.live_events",  # issue 14: job event -> WebSocket / webhook vs the status poll
 }
 DEFAULT_OUT = Path(__file__).parent / "results" / "latest.json"
 console = Console(width=None if sys.stdout.isatty() else 160)

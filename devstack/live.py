@@ -24,7 +24,7 @@ class LiveEvents:
         self.settings = settings or WebhookSettings()
         self.subscriptions = Subscriptions()
         self.websocket = WebSocketGateway(authorizer, self.subscriptions, self._db)
-        self.queue = LocalDeliveryQueue(self.settings, resolve=resolve)
+        self.queue = LocalDeliveryQueue(self.settings, resolve=resolve, workers=8)
         self.interval = interval
         self.grace = grace
         self._stop = threading.Event()

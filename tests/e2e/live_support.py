@@ -57,7 +57,7 @@ def start_job(client: ProSyncClient, files: dict) -> str:
 
 
 class Reader:
-    """Reads one socket in a thread: every message with the monotonic time it arrived."""
+    """Reads one socket in a thread: every message with the (wall clock) time it arrived."""
 
     def __init__(self, ws_url: str, token: str, job_id: str | None = None, after: int | None = None):
         self.socket = open_socket(ws_url, token)
@@ -69,7 +69,7 @@ class Reader:
     def _read(self) -> None:
         try:
             for raw in self.socket:
-                self.messages.append((time.monotonic(), json.loads(raw)))
+                self.messages.append((time.time(), json.loads(raw)))
         except Exception:  # noqa: BLE001 (closed)
             pass
 
