@@ -77,7 +77,8 @@ class Monitoring(Construct):
         none_succeeded = self._alarm(
             "JobsStartedNoneSucceeded",
             cw.MathExpression(
-                expression="IF(started > 0 AND succeeded == 0, 1, 0)",
+                # Step Functions publishes no zeros: an hour without a success has no datapoint at all
+                expression="IF(FILL(started, 0) > 0 AND FILL(succeeded, 0) == 0, 1, 0)",
                 using_metrics={
                     "started": state_machine.metric_started(period=ONE_HOUR, statistic="Sum"),
                     "succeeded": state_machine.metric_succeeded(period=ONE_HOUR, statistic="Sum"),

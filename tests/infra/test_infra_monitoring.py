@@ -96,7 +96,8 @@ def test_jobs_not_completing_inputs(synth):
     (none,) = [a for k, a in _alarms(synth).items() if k.startswith("MonitoringJobsStartedNoneSucceeded")]
     assert none["EvaluationPeriods"] == 3
     (expression,) = [m for m in none["Metrics"] if "Expression" in m]
-    assert expression["Expression"] == "IF(started > 0 AND succeeded == 0, 1, 0)"
+    # FILL: an hour with no success has no ExecutionsSucceeded datapoint, which must count as 0
+    assert expression["Expression"] == "IF(FILL(started, 0) > 0 AND FILL(succeeded, 0) == 0, 1, 0)"
 
 
 def test_api_and_database_alarms(synth):
