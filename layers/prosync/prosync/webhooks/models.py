@@ -69,3 +69,13 @@ class WebhookDelivery(WireModel):
 
 class WebhookDeliveryList(WireModel):
     items: list[WebhookDelivery]
+
+
+class WebhookEndpointDeleted(WireModel):
+    id: UUID
+    deleted: bool = True
+
+
+class WebhookRedelivery(WireModel):
+    delivery_id: UUID = Field(description="the same webhook-id as before")
+    queued: bool = True

@@ -7,10 +7,9 @@ the use cases of `prosync.webhooks.api`. Errors are the handler's (one error bod
 from __future__ import annotations
 
 from functools import cache
-from typing import Annotated, Any
+from typing import Annotated
 from uuid import UUID
 
-from aws_lambda_powertools.event_handler import Response, content_types
 from aws_lambda_powertools.event_handler.api_gateway import Router
 from aws_lambda_powertools.event_handler.openapi.params import Body, Query
 
@@ -19,8 +18,8 @@ from prosync.errors import Unauthorized
 from prosync.models import SegmentValidationError
 from prosync.webhooks import api
 from prosync.webhooks.models import (
-    WebhookDeliveryList, WebhookEndpoint, WebhookEndpointCreate, WebhookEndpointList, WebhookEndpointUpdate,
-    WebhookEndpointWithSecret)
+    WebhookDeliveryList, WebhookEndpoint, WebhookEndpointCreate, WebhookEndpointDeleted, WebhookEndpointList,
+    WebhookEndpointUpdate, WebhookEndpointWithSecret, WebhookRedelivery)
 from prosync.webhooks.settings import WebhookSettings
 from prosync.webhooks.store import WebhookStore
 
@@ -30,11 +29,11 @@ TAGS = ["client webhooks"]
 settings = cache(WebhookSettings)
 
 
-def _errors(*codes: int) -> dict[int, dict]:
+def _errors(*codes: int, ok: tuple[int, str] = (200, "done")) -> dict[int, dict]:
     text = {401: "no or invalid token", 404: "no such endpoint or delivery (or not yours)",
             409: "too many endpoints", 422: "invalid request (a URL that is not https://...)"}
     body = {"application/json": {"model": SegmentValidationError}}
-    return {code: {"description": text[code], "content": body} for code in codes}
+    return {ok[0]: {"description": ok[1]}} | {code: {"description": text[code], "content": body} for code in codes}
 
 
 def _user() -> str:
@@ -56,7 +55,7 @@ def _user_row(user_id: str) -> None:
 
 
 @router.post("/webhooks/endpoints", status_code=201, summary="Register a webhook endpoint", tags=TAGS,
-             security=AUTH, responses=_errors(401, 409, 422))
+             security=AUTH, responses=_errors(401, 409, 422, ok=(201, "registered: its secret, shown only now")))
 def create_endpoint(request: Annotated[WebhookEndpointCreate, Body()]) -> WebhookEndpointWithSecret:
     user = _user()
     _user_row(user)
@@ -82,10 +81,10 @@ def update_endpoint(endpoint_id: UUID, request: Annotated[WebhookEndpointUpdate,
 
 
 @router.delete("/webhooks/endpoints/<endpoint_id>", summary="Delete a webhook endpoint", tags=TAGS,
-               security=AUTH, responses={204: {"description": "deleted"}, **_errors(401, 404, 422)})
-def delete_endpoint(endpoint_id: UUID) -> Any:
+               security=AUTH, responses=_errors(401, 404, 422, ok=(200, "deleted (its deliveries too)")))
+def delete_endpoint(endpoint_id: UUID) -> WebhookEndpointDeleted:
     api.delete(_user(), endpoint_id, _store())
-    return Response(status_code=204, content_type=content_types.APPLICATION_JSON, body="")
+    return WebhookEndpointDeleted(id=endpoint_id)
 
 
 @router.post("/webhooks/endpoints/<endpoint_id>/rotate-secret", summary="A new signing secret (the "
@@ -105,8 +104,8 @@ def list_deliveries(endpoint_id: UUID,
 
 @router.post("/webhooks/endpoints/<endpoint_id>/deliveries/<delivery_id>/redeliver", status_code=202,
              summary="Send a delivery again (same webhook-id, a fresh budget of attempts)", tags=TAGS,
-             security=AUTH, responses={202: {"description": "queued"}, **_errors(401, 404, 422)})
-def redeliver(endpoint_id: UUID, delivery_id: UUID) -> Any:
+             security=AUTH, responses=_errors(401, 404, 422, ok=(202, "queued")))
+def redeliver(endpoint_id: UUID, delivery_id: UUID) -> WebhookRedelivery:
     api.redeliver(_user(), endpoint_id, delivery_id, _store())
-    return Response(status_code=202, content_type=content_types.APPLICATION_JSON, body={"queued": True})
+    return WebhookRedelivery(delivery_id=delivery_id)
 
