@@ -12,6 +12,7 @@ import json
 import time
 from collections.abc import Callable
 from typing import Any
+from urllib.parse import urlencode
 
 from websockets.exceptions import InvalidStatus, WebSocketException
 from websockets.sync.client import ClientConnection, connect
@@ -27,8 +28,10 @@ def open_socket(ws_url: str, token: str, timeout: float = 5.0) -> ClientConnecti
     if not ws_url:
         raise LiveUnavailable("no WebSocket URL")
     try:
-        return connect(ws_url, additional_headers={"Authorization": f"Bearer {token}"},
-                       open_timeout=timeout, compression=None)
+        # the token in the query string, as API Gateway's $connect authorizer reads it (a browser
+        # cannot set headers on a WebSocket either)
+        url = f"{ws_url}{'&' if '?' in ws_url else '?'}{urlencode({'token': token})}"
+        return connect(url, open_timeout=timeout, compression=None)
     except (OSError, InvalidStatus, WebSocketException, TimeoutError) as exc:
         raise LiveUnavailable(f"{type(exc).__name__}: {exc}") from exc
 

@@ -57,8 +57,17 @@ def upload_all(client: ProSyncClient, uploads: dict, files: dict, console: Conso
             future.result()
 
 
-def follow(client: ProSyncClient, job_id: str, console: Console, interval: float = 0.5) -> dict:
-    """Poll until the job is terminal: a bar for the coarse progress, one line per stage reached."""
+def follow(client: ProSyncClient, job_id: str, console: Console, interval: float = 0.5,
+           live_url: str | None = None) -> dict:
+    """Follow the job until it is terminal: a bar for the progress, one line per stage reached. With
+    `live_url` (the WebSocket API) every event is printed as it happens; polling when it is unavailable."""
+    if live_url:
+        from devstack.live_client import LiveUnavailable  # noqa: PLC0415
+
+        try:
+            return follow_live(client, job_id, console, live_url)
+        except LiveUnavailable as exc:
+            console.print(f"  [yellow]live events unavailable ({exc}): polling the status[/]")
     seen: list[str] = []
     started = time.monotonic()
     columns = (
@@ -82,6 +91,26 @@ def follow(client: ProSyncClient, job_id: str, console: Console, interval: float
         return client.wait(job_id, on_status, interval=interval)
 
 
+def follow_live(client: ProSyncClient, job_id: str, console: Console, live_url: str) -> dict:
+    """The job's events over the WebSocket API (resumed after the last id on a reconnect), then its
+    final status (the result URL) from the status route."""
+    from devstack.live_client import follow_job  # noqa: PLC0415
+
+    token = client.http.headers["authorization"].removeprefix("Bearer ")
+    started = time.monotonic()
+    with Progress(TextColumn("job  {task.fields[status]:<16}"), BarColumn(), TaskProgressColumn(),
+                  TimeElapsedColumn(), console=console) as bar:
+        task = bar.add_task("job", total=100, status="starting")
+
+        def on_event(event: dict) -> None:
+            bar.console.print(f"  [magenta]#{event['id']:<6}[/] {event['type']:<18} [cyan]{event['status']:<16}[/]"
+                              f" stage {event['stage']:<12} {event['progress']:>3}%  +{time.monotonic() - started:5.1f} s")
+            bar.update(task, completed=event["progress"], status=event["status"])
+
+        follow_job(live_url, token, job_id, on_event)
+    return client.status(job_id)
+
+
 def run_job(
     client: ProSyncClient,
     request: dict,
@@ -91,6 +120,7 @@ def run_job(
     wait: bool = True,
     output: Path | None = None,
     idempotency_key: str | None = None,
+    live_url: str | None = None,
 ) -> JobRun:
     clock = time.monotonic()
     created = client.create_job(request, idempotency_key or str(uuid.uuid4()))
@@ -107,7 +137,7 @@ def run_job(
     if not (wait or output):
         run.status = started
         return run
-    run.status = follow(client, run.job_id, console)
+    run.status = follow(client, run.job_id, console, live_url=live_url)
     run.seconds["processing"] = time.monotonic() - clock
     if run.status["status"] != "completed":
         return run

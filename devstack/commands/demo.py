@@ -100,6 +100,7 @@ def run(args) -> int:
                 {"video": video, "audios": audios},
                 console,
                 output=args.output_dir / "result.mp4",
+                live_url=stack.live.ws_url,  # the job's events printed live (WebSocket API)
             )
         if job.status.get("status") != "completed":
             error = job.status.get("error") or {}

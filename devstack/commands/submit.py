@@ -105,6 +105,7 @@ def run(args) -> int:
                 wait=args.wait,
                 output=args.output,
                 idempotency_key=args.idempotency_key,
+                live_url=_live_url(args, api),
             )
     except ApiError as exc:
         print_api_error(console, exc)
@@ -121,6 +122,15 @@ def run(args) -> int:
     error = run.status.get("error") or {}
     console.print(f"[red]job {run.job_id} {status}[/]: {error.get('code', '')} {error.get('message', '')}")
     return 1
+
+
+def _live_url(args, api: str) -> str | None:
+    """The WebSocket API that `--wait` follows the job on: $PROSYNC_WS_URL, or the local stack's
+    (when following the local stack's API). None: poll the status."""
+    if os.environ.get("PROSYNC_WS_URL"):
+        return os.environ["PROSYNC_WS_URL"]
+    info = StackInfo.read(default_state_dir())
+    return info.ws_url if info is not None and api.rstrip("/").startswith(info.url) and info.ws_url else None
 
 
 def _endpoint(args) -> tuple[str, str]:

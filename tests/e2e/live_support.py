@@ -19,14 +19,14 @@ TERMINAL = {"completed", "failed", "canceled", "expired"}
 
 
 @contextmanager
-def live_stack(**env: str) -> Iterator:
+def live_stack(state_dir: Path | None = None, **env: str) -> Iterator:
     from devstack.localstack import LocalStack
 
     saved = {k: os.environ.get(k) for k in (*env, "DATABASE_URL", "SYNC_API_KEY", "SYNC_API_BASE_URL")}
     for name in ("DATABASE_URL", "SYNC_API_KEY", "SYNC_API_BASE_URL"):
         os.environ.pop(name, None)
     os.environ.update(env)
-    stack = LocalStack(generation_seconds=1.0, wait_scale=0.02).start()
+    stack = LocalStack(generation_seconds=1.0, wait_scale=0.02, state_dir=state_dir).start()
     try:
         yield stack
     finally:

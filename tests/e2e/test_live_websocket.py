@@ -3,6 +3,10 @@ that gets the missed events once, and nothing of one user's job on another user'
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+
 import pytest
 from websockets.exceptions import InvalidStatus
 
@@ -15,8 +19,13 @@ from tests.e2e.live_support import TERMINAL, Reader, live_stack, sample_media, s
 
 
 @pytest.fixture(scope="module")
-def stack():
-    with live_stack() as running:
+def home(tmp_path_factory):
+    return tmp_path_factory.mktemp("live-home")
+
+
+@pytest.fixture(scope="module")
+def stack(home):
+    with live_stack(state_dir=home) as running:
         yield running
 
 
@@ -81,3 +90,21 @@ def test_connect_needs_a_valid_token(stack):
         open_socket(stack.live.ws_url, "not-a-token")
     assert isinstance(refused.value.__cause__, InvalidStatus)
     assert refused.value.__cause__.response.status_code == 401
+
+
+def submit(home, files, **env) -> subprocess.CompletedProcess:
+    audios = [arg for ref, path in files["audios"].items() for arg in ("--audio", f"{ref}={path}")]
+    segments = ["--segment", "0-1.5:a", "--segment", "2-3.5:b", "--segment", "4-5.5:c"]
+    return subprocess.run(
+        [sys.executable, "-m", "devstack.cli", "submit", str(files["video"]), *audios, *segments, "--wait"],
+        env={**os.environ, "PROSYNC_HOME": str(home), "COLUMNS": "200", **env},
+        capture_output=True, text=True, timeout=180, check=False)
+
+
+def test_submit_wait_follows_the_socket_and_falls_back_to_polling(stack, home, files):
+    live = submit(home, files)
+    assert live.returncode == 0, live.stderr
+    assert "job.completed" in live.stderr and "job.queued" in live.stderr  # the events, as they came
+    polled = submit(home, files, PROSYNC_WS_URL="ws://127.0.0.1:9/nothing")
+    assert polled.returncode == 0, polled.stderr
+    assert "live events unavailable" in polled.stderr and "job.completed" not in polled.stderr
