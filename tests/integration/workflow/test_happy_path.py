@@ -30,7 +30,8 @@ def test_three_segments_end_in_a_playable_result(jobs, emulator, tmp_path):
     assert job.status.value == "completed" and job.stage == "done"
     assert job.result_key == key and job.execution_arn == run.execution_arn
     assert job.sync_generation_id and job.error_code is None
-    assert jobs.events(job_id) == [
+    moves = [(a, b) for a, b in jobs.events(job_id) if a != b]  # same-status rows: progress (0006's trigger)
+    assert moves == [
         (None, "awaiting_upload"), ("awaiting_upload", "queued"), ("queued", "submitting"),
         ("submitting", "processing"), ("processing", "downloading"), ("downloading", "completed")]
     assert (job.attempt, job.progress_percent, job.task_token) == (1, 100, None)
