@@ -33,7 +33,7 @@ from prosync import api
 from prosync.api.body import body_text, form_content_type, nesting_exceeds
 from prosync.api import examples
 from prosync.api.common import DATABASE_UNAVAILABLE
-from prosync.db.connection import get_connection
+from prosync.db.connection import get_connection, per_invocation
 from prosync.db.repository import JobRepository
 from prosync.errors import ProSyncError, Unauthorized
 from prosync.jobs.status import JobStatus
@@ -314,6 +314,7 @@ def _body_bytes(event: dict) -> int:
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP, clear_state=True)
 @tracer.capture_lambda_handler(capture_response=False)
 @metrics.log_metrics(capture_cold_start_metric=True)
+@per_invocation  # one connection per in-flight invocation, given back at its end
 def lambda_handler(event: dict, context: Any) -> dict:
     path = ((event.get("requestContext") or {}).get("http") or {}).get("path") or event.get("rawPath") or ""
     if caller_of(event) is None and not path.rstrip("/").endswith(PUBLIC_PATHS):
