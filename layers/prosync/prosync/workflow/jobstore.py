@@ -21,6 +21,7 @@ Event shapes (`event["action"]` picks the action; every event has `jobId`):
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
@@ -39,6 +40,7 @@ from prosync.workflow.steps import complete_state, submit_request  # noqa: F401 
 from prosync.workflow.steps import refused as _refused
 
 MAX_MESSAGE_CHARS = 2000
+log = logging.getLogger("prosync.jobstore")
 
 
 def handle(event: dict[str, Any], settings: JobStoreSettings, now: datetime | None = None) -> dict[str, Any]:
@@ -54,7 +56,9 @@ def handle(event: dict[str, Any], settings: JobStoreSettings, now: datetime | No
         return run_with_reconnect(
             settings, lambda conn: action(JobRepository(conn), job_id, event, settings, moment))
     except psycopg.OperationalError as exc:
-        raise DatabaseUnavailable(f"{type(exc).__name__}: {exc}"[:MAX_MESSAGE_CHARS]) from exc
+        # the detail (host, port, server message) goes to the logs only: this message may reach the user
+        log.warning("database unavailable for %s: %s: %s", event.get("action"), type(exc).__name__, exc)
+        raise DatabaseUnavailable("the job database could not be reached") from exc
 
 
 def record_generation(repo, job_id, event, settings, now) -> dict[str, Any]:
