@@ -49,6 +49,7 @@ class BurstReport:
     starts: list[Call] = field(default_factory=list)
     wall: dict[str, float] = field(default_factory=dict)
     peak_connections: dict[str, int] = field(default_factory=dict)
+    opened_connections: dict[str, int] = field(default_factory=dict)
     problems: list[str] = field(default_factory=list)
     gaps: list[str] = field(default_factory=list)  # what the API does not do yet (reported, not failed)
     most_active: dict[str, int] = field(default_factory=dict)  # user -> most jobs active at once
@@ -64,23 +65,27 @@ class BurstReport:
 
 
 class ConnectionWatch:
-    """Samples the stack database's client connections (not its own) every 20 ms; peak per phase."""
+    """Samples the stack database's client connections (not its own) every 20 ms: the peak per phase,
+    and how many were opened during it (backends not seen before the phase)."""
 
     def __init__(self, database_url: str):
         import psycopg
 
         self.conn = psycopg.connect(database_url, autocommit=True)
-        self.phase, self.peaks = "idle", Counter()
+        self.phase, self.peaks, self.opened = "idle", Counter(), Counter()
+        self._seen: set[int] = set()
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._loop, daemon=True)
         self._thread.start()
 
     def _loop(self):
         while not self._stop.wait(0.02):
-            count = self.conn.execute(
-                "SELECT count(*) FROM pg_stat_activity WHERE backend_type = 'client backend' "
-                "AND datname = current_database() AND pid <> pg_backend_pid()").fetchone()[0]
-            self.peaks[self.phase] = max(self.peaks[self.phase], count)
+            pids = {row[0] for row in self.conn.execute(
+                "SELECT pid FROM pg_stat_activity WHERE backend_type = 'client backend' "
+                "AND datname = current_database() AND pid <> pg_backend_pid()")}
+            self.peaks[self.phase] = max(self.peaks[self.phase], len(pids))
+            self.opened[self.phase] += len(pids - self._seen)
+            self._seen |= pids
 
     def close(self):
         self._stop.set()
@@ -194,7 +199,7 @@ def run_burst(info, plan: list[tuple[str, int]], repeats: int, folder: Path,
         for user, job_id in started:
             status = clients[user].wait(job_id, interval=0.5, timeout=max(1.0, deadline - time.monotonic()))
             report.final[job_id] = status["status"]
-        report.peak_connections = dict(watch.peaks)
+        report.peak_connections, report.opened_connections = dict(watch.peaks), dict(watch.opened)
         _check(report, jobs, info.database_url)
     finally:
         watch.close()
@@ -283,8 +288,9 @@ def run(quick: bool = False) -> BenchResult:
         result.add(f"{phase}: p50 / p99", f"{p50:.0f} / {p99:.0f}", "ms",
                    f"{p50 / floor[0]:.1f}x / {p99 / floor[1]:.1f}x the health floor" if phase != "health" else "floor")
     for phase, peak in report.peak_connections.items():
-        result.add(f"database connections, peak during {phase}", peak, "",
-                   "api only (1 invocation in flight: the gateway's lock)" if phase == "creates" else "")
+        note = "api only (1 invocation in flight: the gateway's lock)" if phase == "creates" else ""
+        result.add(f"database connections during {phase}: peak / opened", f"{peak} / "
+                   f"{report.opened_connections.get(phase, 0)}", "", note)
     retried = sum(c.retried for phase in ("health", "creates", "starts") for c in getattr(report, phase))
     result.add("connections broken before the answer, retried once", retried, "",
                "same Idempotency-Key; a second break counts as a server error")
@@ -297,5 +303,6 @@ def run(quick: bool = False) -> BenchResult:
     result.notes.extend(f"gap: {g}" for g in report.gaps)
     result.passed = not report.problems
     result.detail = {"wall": report.wall, "peak_connections": report.peak_connections,
+                     "opened_connections": report.opened_connections,
                      "problems": report.problems, "gaps": report.gaps, "most_active": report.most_active}
     return result
