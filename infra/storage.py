@@ -84,6 +84,12 @@ class Storage(Construct):
                     prefix=REQUESTS_PREFIX,
                     expiration=Duration.days(REQUESTS_EXPIRY_DAYS),
                 ),
+                s3.LifecycleRule(  # text removal's work files a canceled execution left (issue 16)
+                    id="expire-text-removal-work",
+                    prefix=RESULTS_PREFIX,
+                    tag_filters={"prosync-work": "textremoval"},
+                    expiration=Duration.days(2),
+                ),
                 s3.LifecycleRule(
                     id="abort-incomplete-multipart",
                     abort_incomplete_multipart_upload_after=Duration.days(1),

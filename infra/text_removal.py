@@ -103,7 +103,8 @@ class TextRemoval(Construct):
             log_group.grant_write(role)
             fn = lambda_.Function(
                 self, cid, function_name=function_name, runtime=RUNTIME, architecture=ARCHITECTURE,
-                description=f"ProSync text removal: {'plan, join, clean up' if kind == 'detector' else 'clean one chunk'}",
+                description="ProSync text removal: " + (
+                    "plan, join, clean up" if kind == "detector" else "clean one chunk"),
                 code=code, handler="handler.lambda_handler", layers=[layers[kind]], memory_size=memory,
                 timeout=Duration.seconds(timeout), ephemeral_storage_size=Size.mebibytes(tmp),
                 tracing=lambda_.Tracing.ACTIVE, role=role, log_group=log_group,
@@ -115,8 +116,8 @@ class TextRemoval(Construct):
             # results/ only: the kept lip-synced file, the work files under results/<job>/textremoval/,
             # the cleaned result (multipart upload and copy), and listing the work prefix to delete it
             fn.add_to_role_policy(iam.PolicyStatement(
-                actions=["s3:GetObject", "s3:PutObject", "s3:DeleteObject", "s3:AbortMultipartUpload",
-                         "s3:ListMultipartUploadParts"], resources=[results_arn]))
+                actions=["s3:GetObject", "s3:PutObject", "s3:PutObjectTagging", "s3:DeleteObject",
+                         "s3:AbortMultipartUpload", "s3:ListMultipartUploadParts"], resources=[results_arn]))
             fn.add_to_role_policy(iam.PolicyStatement(
                 actions=["s3:ListBucket"], resources=[bucket_arn],
                 conditions={"StringLike": {"s3:prefix": ["results/*"]}}))

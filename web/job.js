@@ -7,9 +7,13 @@ import { capital, explain } from "./messages.js";
 
 const $ = (sel) => document.querySelector(sel);
 const STAGES = ["awaiting_upload", "queued", "submitting", "processing", "downloading", "completed"];
-const PROGRESS = { awaiting_upload: 0, queued: 10, submitting: 20, processing: 40, downloading: 90, completed: 100 };
+// a job that asked for text removal (issue 16) has one more stage before completed
+const TEXT_STAGES = [...STAGES.slice(0, -1), "removing_text", "completed"];
+const PROGRESS = { awaiting_upload: 0, queued: 10, submitting: 20, processing: 40, downloading: 90, removing_text: 92,
+                   completed: 100 };
 const LABEL = { awaiting_upload: "waiting for uploads", queued: "queued", submitting: "submitting",
-                processing: "lip-syncing", downloading: "fetching the result", completed: "completed",
+                processing: "lip-syncing", downloading: "fetching the result", removing_text: "removing burnt-in text",
+                completed: "completed",
                 failed: "failed", canceled: "canceled", expired: "expired" };
 export const ENDED = ["completed", "failed", "canceled", "expired"];
 
@@ -50,16 +54,17 @@ export class JobView {
   error(err) { $("#job-error").textContent = err ? explain(err) : ""; }
 
   render(s) {
-    const at = STAGES.indexOf(s.status);
+    const names = s.textRemoval ? TEXT_STAGES : STAGES;
+    const at = names.indexOf(s.status);
     const reached = new Set((s.history || []).map((h) => h.toStatus));
-    const stages = STAGES.map((name, i) => {
+    const stages = names.map((name, i) => {
       const done = i < at || s.status === "completed" || (at < 0 && reached.has(name));
       return el("li", { class: done ? "done" : i === at ? "current" : "", "data-status": name }, LABEL[name]);
     });
     if (at < 0) stages.push(el("li", { class: "bad", "data-status": s.status }, LABEL[s.status] || s.status));
     $("#stages").replaceChildren(...stages);
     // how far it got: an ended job's bar stays where it stopped (the server says 100 for any end)
-    const progress = at >= 0 ? PROGRESS[s.status]
+    const progress = at >= 0 ? (s.status === "removing_text" ? s.progress ?? PROGRESS[s.status] : PROGRESS[s.status])
       : Math.max(0, ...[...reached].map((r) => PROGRESS[r] ?? 0));
     const bar = $("#job-progress");
     bar.value = progress;

@@ -92,7 +92,10 @@ def test_media_bucket_is_versioned_and_drops_noncurrent_versions(synth):
     assert noncurrent["NoncurrentVersionExpiration"] == {"NoncurrentDays": NONCURRENT_VERSION_DAYS}
     assert noncurrent["ExpiredObjectDeleteMarker"] is True  # then the markers with nothing behind them
     assert set(rules) == {"expire-uploads", "expire-results", "expire-requests", "abort-incomplete-multipart",
-                          "expire-noncurrent-versions"}
+                          "expire-noncurrent-versions", "expire-text-removal-work"}
+    work = rules["expire-text-removal-work"]  # issue 16: the tagged work files a canceled job left
+    assert work["Prefix"] == "results/" and work["TagFilters"] == [{"Key": "prosync-work", "Value": "textremoval"}]
+    assert work["ExpirationInDays"] == 2
     assert rules["expire-requests"]["Prefix"] == "requests/"  # submit's stored request per attempt
     # the access-log bucket is not versioned (nothing pins its objects)
     assert "VersioningConfiguration" not in _bucket(synth, synth.stack.storage.access_logs)

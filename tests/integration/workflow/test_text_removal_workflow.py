@@ -73,3 +73,28 @@ def test_a_chunk_that_keeps_failing_fails_the_job_and_leaves_only_the_kept_file(
 @pytest.fixture(autouse=True)
 def _fast_chunks(monkeypatch):
     monkeypatch.setenv("TEXT_REMOVAL_CHUNK_SECONDS", "1")
+
+
+def test_chunks_done_count_once_each_and_show_in_the_status(jobs):
+    from uuid import UUID
+
+    from prosync.api.common import text_removal_fields
+    from prosync.jobs.status import JobStatus
+    from prosync.settings import JobStoreSettings
+    from prosync.workflow import jobstore
+
+    job_id = _with_text_removal(jobs, {"auto": True})
+    for status in (JobStatus.SUBMITTING, JobStatus.PROCESSING, JobStatus.DOWNLOADING):
+        assert jobs.repo.transition(UUID(job_id), status)
+    settings = JobStoreSettings()
+    answer = jobstore.handle({"action": "mark_removing_text", "jobId": job_id, "chunkCount": 3}, settings)
+    assert answer == {"status": "removing_text"}
+    for index in (1, 1, 2):  # a retried step counts its chunk once
+        done = jobstore.handle({"action": "text_chunk_done", "jobId": job_id, "index": index}, settings)
+    assert done == {"done": 2, "total": 3}
+    job = jobs.job(job_id)
+    assert job.stage == "removing_text"
+    assert text_removal_fields(job)["progress"] == 92 + round(7 * 2 / 3)
+    # a retried mark keeps the count
+    jobstore.handle({"action": "mark_removing_text", "jobId": job_id, "chunkCount": 3}, settings)
+    assert len(jobs.job(job_id).inputs["textRemovalChunks"]["done"]) == 2

@@ -42,6 +42,9 @@ def test_plan_chunks_join(s3, settings):
     assert planned["chunkCount"] == 4 and planned["maxConcurrency"] == 3 and planned["regions"] == 1
     assert planned["chunks"] == [{"index": i} for i in range(4)]
     assert RESULT not in _keys(s3)  # nothing published before a checked join
+    work = [k for k in _keys(s3) if "/textremoval/" in k]
+    assert work and all(s3.get_object_tagging(Bucket=BUCKET, Key=k)["TagSet"]
+                        == [{"Key": "prosync-work", "Value": "textremoval"}] for k in work)
     for item in planned["chunks"]:
         done = steps.handle({"action": "chunk", "jobId": JOB, "planKey": planned["planKey"], **item}, settings, s3)
         assert done["index"] == item["index"] and done["frames"] > 0
@@ -69,6 +72,15 @@ def test_a_chunk_that_cannot_be_cleaned_is_a_clear_error(s3, settings):
         steps.handle({"action": "chunk", "jobId": JOB, "planKey": planned["planKey"], "index": 1}, settings, s3)
     assert json.loads(str(caught.value))["code"] == "text_removal_failed"
     assert "chunk 1" in caught.value.message
+
+
+def test_auto_plans_the_caption_it_finds(s3, settings):
+    planned = steps.handle({"action": "plan", "jobId": JOB, "resultKey": RESULT, "textRemoval": {"auto": True}},
+                           settings, s3)
+    assert planned["regions"] == 1
+    plan = json.loads(s3.get_object(Bucket=BUCKET, Key=planned["planKey"])["Body"].read())
+    (region,) = plan["regions"]
+    assert 0.15 < region["x"] < 0.3 and 0.7 < region["y"] < 0.8 and region["start"] == 0
 
 
 def test_masks_follow_time_ranges():

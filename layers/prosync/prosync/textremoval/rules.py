@@ -34,11 +34,14 @@ def check_text_removal(config: TextRemovalRequest | None, max_regions: int, root
                 problems.append(detail([*at, name], f"{name} must be within 0..1 (a fraction of the frame)"))
         for name, value in (("width", region.width), ("height", region.height)):
             if not 0 < value <= 1:
-                problems.append(detail([*at, name], f"{name} must be > 0 and at most 1 (a fraction of the frame)"))
+                problems.append(detail([*at, name], f"{name} must be > 0 and at most 1 (a fraction of "
+                                                    "the frame)"))
         if region.x + region.width > 1 + EDGE_TOLERANCE:
-            problems.append(detail([*at, "width"], "the region passes the frame's right edge (x + width > 1)"))
+            problems.append(detail([*at, "width"], "the region passes the frame's right edge "
+                                                    "(x + width > 1)"))
         if region.y + region.height > 1 + EDGE_TOLERANCE:
-            problems.append(detail([*at, "height"], "the region passes the frame's bottom edge (y + height > 1)"))
+            problems.append(detail([*at, "height"], "the region passes the frame's bottom edge "
+                                                     "(y + height > 1)"))
         problems += _time_problems(at, region.start_time, region.end_time)
     return problems
 

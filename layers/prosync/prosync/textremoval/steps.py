@@ -45,8 +45,15 @@ class TextRemovalFailed(WorkflowError):
     code = "text_removal_failed"
 
 
+# Every work file carries this tag: the bucket's lifecycle rule `expire-text-removal-work` deletes what
+# a canceled or killed execution left behind (the cleanup state deletes it otherwise).
+WORK_TAG = "prosync-work=textremoval"
+WORK_ARGS = {"Tagging": WORK_TAG}
+
+
 def kept_key(result_key: str) -> str:
-    return result_key[: -len(".mp4")] + ".lipsync.mp4" if result_key.endswith(".mp4") else result_key + ".lipsync"
+    stem = result_key[: -len(".mp4")] if result_key.endswith(".mp4") else result_key
+    return stem + ".lipsync.mp4"
 
 
 def work_prefix(job_id: str) -> str:
@@ -85,12 +92,13 @@ def plan(event: dict[str, Any], settings: TextRemovalSettings, s3) -> dict[str, 
             regions += detect_regions(source, sample_seconds=settings.text_removal_sample_seconds)
         chunks = video.cut(source, Path(tmp) / "in", settings.text_removal_chunk_seconds)
         for chunk in chunks:
-            s3.upload_file(str(Path(tmp) / "in" / chunk["file"]), bucket, f"{prefix}in/{chunk['file']}")
+            s3.upload_file(str(Path(tmp) / "in" / chunk["file"]), bucket, f"{prefix}in/{chunk['file']}",
+                           ExtraArgs=WORK_ARGS)
     document = {**info, "jobId": job_id, "resultKey": result_key, "keptKey": kept,
                 "regions": [r.to_json() for r in regions], "chunks": chunks}
     plan_key = f"{prefix}plan.json"
     s3.put_object(Bucket=bucket, Key=plan_key, Body=json.dumps(document).encode(),
-                  ContentType="application/json")
+                  ContentType="application/json", Tagging=WORK_TAG)
     return {"planKey": plan_key, "chunks": [{"index": c["index"]} for c in chunks],
             "chunkCount": len(chunks), "maxConcurrency": settings.text_removal_max_concurrency,
             "regions": len(regions), "keptKey": kept}
@@ -118,7 +126,7 @@ def chunk(event: dict[str, Any], settings: TextRemovalSettings, s3) -> dict[str,
             raise TextRemovalFailed(f"chunk {index} could not be cleaned: {exc}"[:1000]) from exc
         if frames != item["frames"]:
             raise TextRemovalFailed(f"chunk {index}: {frames} frames cleaned, {item['frames']} expected")
-        s3.upload_file(str(out), bucket, f"{prefix}out/{item['file']}")
+        s3.upload_file(str(out), bucket, f"{prefix}out/{item['file']}", ExtraArgs=WORK_ARGS)
     return {"index": index, "frames": frames}
 
 

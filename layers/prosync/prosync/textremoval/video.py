@@ -71,8 +71,8 @@ def cut(path: str | Path, out_dir: str | Path, chunk_seconds: float) -> list[dic
                     file = out_dir / f"chunk-{index:04d}.mp4"
                     out = _open(file, "w")
                     ostream = out.add_stream_from_template(stream)
-                    chunks.append({"index": index, "firstPts": int(pts), "frames": 0, "start": float(pts * tb),
-                                   "file": file.name})
+                    chunks.append({"index": index, "firstPts": int(pts), "frames": 0,
+                                   "start": float(pts * tb), "file": file.name})
                 chunks[-1]["frames"] += 1
                 chunks[-1]["firstPts"] = min(chunks[-1]["firstPts"], int(pts))
                 packet.stream = ostream
@@ -148,8 +148,9 @@ def clean_chunk(in_path: str | Path, out_path: str | Path, regions: Sequence[Reg
             if mask is not None and id(mask) not in chroma:
                 chroma[id(mask)] = (mask, chroma_mask(mask))  # the mask kept alive: its id stays its own
             pmasks = None if mask is None else [mask, chroma[id(mask)][1], chroma[id(mask)][1]]
-            window.append((pts, _planes(frame.reformat(format="yuv420p") if frame.format.name != "yuv420p" else frame),
-                           pmasks))
+            if frame.format.name != "yuv420p":
+                frame = frame.reformat(format="yuv420p")
+            window.append((pts, _planes(frame), pmasks))
             while pending < len(window) and len(window) - 1 - pending >= WINDOW:
                 emit(pending)
                 pending += 1
@@ -189,7 +190,8 @@ def _audio_packets(container, stream, ostream) -> Iterator:
         yield float(packet.dts * stream.time_base), 0, packet
 
 
-def join(chunks: Sequence[dict], paths: Sequence[str | Path], source: str | Path, out_path: str | Path) -> None:
+def join(chunks: Sequence[dict], paths: Sequence[str | Path], source: str | Path,
+         out_path: str | Path) -> None:
     """The cleaned chunks (stream copy) + the source's audio (stream copy) into `out_path`."""
     paths = [Path(p) for p in paths]
     with _open(source) as src, _open(paths[0]) as first, _open(out_path, "w") as out:
