@@ -18,6 +18,8 @@ Routes (Sync.so's paths, then the emulator's own control endpoints, which need n
     GET|PUT|POST /_emulator/settings    concurrencyLimit, concurrencyRetryAfter, generationSeconds,
                                         idempotencyConflictCode / change some of them
     POST   /_emulator/synthetic      {"size": N} -> a COMPLETED generation whose output is N bytes
+    GET    /_emulator/generations    what each generation was asked (model, options, segments with their
+                                     optionsOverride, Idempotency-Key), oldest first
 
 The old docs' ``POST /v2/generate/{id}/cancel`` is gone from the current API (a processing generation
 cannot be stopped, it is billed): it answers 404 like any unknown route.
@@ -64,6 +66,7 @@ ROUTES = [
     ("PUT", r"/_emulator/settings", "control", "change_settings", False),
     ("POST", r"/_emulator/settings", "control", "change_settings", False),
     ("POST", r"/_emulator/synthetic", "control", "create_synthetic", False),
+    ("GET", r"/_emulator/generations", "control", "list_requests", False),
 ]
 FAULT_ROUTES = {"create", "get", "list", "delete", "cost", "output"}
 

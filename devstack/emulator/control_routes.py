@@ -61,3 +61,11 @@ class ControlRoutes:
             size, output_file_name=name, output_duration=payload.get("outputDuration")
         )
         self.send_json(201, self.emulator.generation_json(record))
+
+    def list_requests(self, body: bytes) -> None:
+        """What each generation was asked, oldest first (issue 17: the speaker sent, job and segments)."""
+        records = reversed(self.emulator.store.list())
+        self.send_json(200, {"generations": [
+            {"id": r.id, "idempotencyKey": r.idempotency_key, "model": r.model, "status": r.status,
+             "options": r.options, "segments": r.segments, "outputDuration": r.output_duration}
+            for r in records]})

@@ -12,6 +12,7 @@ from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 from .problems import ApiProblem, invalid
+from .speaker import check_active_speaker, check_options_override
 from .records import STATUSES, sanitize_output_file_name
 
 MODELS = ("lipsync-2", "lipsync-2-pro", "lipsync-1.9.0-beta", "react-1", "sync-3")
@@ -131,6 +132,8 @@ def _check_segments(segments: Any, audio_refs: list[str | None]) -> None:
                 f"{where}.audioInput.refId {audio['refId']!r} matches no input refId",
                 "generation_segment_ref_not_found",
             )
+        if segment.get("optionsOverride") is not None:
+            check_options_override(segment["optionsOverride"], f"{where}.optionsOverride")
         crop_start, crop_end = audio.get("startTime"), audio.get("endTime")
         if (crop_start is None) != (crop_end is None):
             raise invalid(
@@ -156,9 +159,7 @@ def _check_options(options: Any, model: str) -> None:
     temperature = options.get("temperature")
     if temperature is not None and not (_is_number(temperature) and 0 <= temperature <= 1):
         raise invalid("options.temperature must be a number between 0 and 1")
-    speaker = options.get("active_speaker_detection")
-    if speaker is not None and not isinstance(speaker, dict):
-        raise invalid("options.active_speaker_detection must be an object")
+    check_active_speaker(options.get("active_speaker_detection"), "options.active_speaker_detection")
     occlusion = options.get("occlusion_detection_enabled")
     if occlusion is not None and not isinstance(occlusion, bool):
         raise invalid("options.occlusion_detection_enabled must be a boolean")

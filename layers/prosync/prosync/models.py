@@ -104,12 +104,28 @@ class SegmentAudioInput(RequestModel):
     end_time: float | None = Field(default=None, **_doc(exclusiveMinimum=0))
 
 
+class SpeakerPoint(RequestModel):
+    """The speaker to lip-sync (issue 17): the face under the point (`x`, `y`: fractions of the frame's
+    width and height from its top-left corner, 0..1) in the frame shown at `time` seconds of the video.
+    Sent to Sync.so as `active_speaker_detection = {"auto_detect": false, "frame_number", "coordinates"}`
+    in pixels of the probed video (`prosync.speaker`)."""
+
+    time: float = Field(description="seconds into the video (inside it; checked at start)", **_doc(minimum=0))
+    x: float = Field(description="fraction of the frame's width", **_doc(minimum=0, maximum=1))
+    y: float = Field(description="fraction of the frame's height", **_doc(minimum=0, maximum=1))
+
+
 class SegmentRequest(RequestModel):
-    """A time range of the video, in seconds, and the audio spoken over it."""
+    """A time range of the video, in seconds, and the audio spoken over it; optionally its own speaker
+    (`speaker`, a point) or auto-detection (`activeSpeakerDetection`), overriding the job's."""
 
     start_time: float = Field(**_doc(minimum=0))
     end_time: float = Field(**_doc(exclusiveMinimum=0))
     audio_input: SegmentAudioInput
+    speaker: SpeakerPoint | None = Field(default=None, description="this segment's speaker (Sync.so "
+                                         "`optionsOverride.active_speaker_detection`)")
+    active_speaker_detection: bool | None = Field(default=None, description="auto-detect this segment's "
+                                                  "speaker (not with `speaker`)")
 
 
 class SyncOptions(BaseModel):
@@ -121,6 +137,8 @@ class SyncOptions(BaseModel):
     active_speaker_detection: bool | None = Field(
         default=None, description="auto-detect the active speaker (sent to Sync.so as {\"auto_detect\": …})")
     occlusion_detection_enabled: bool | None = None
+    speaker: SpeakerPoint | None = Field(default=None, description="the job's speaker, a point on the face "
+                                         "(not with `active_speaker_detection: true`)")
 
 
 class TextRegion(RequestModel):

@@ -16,6 +16,7 @@ from prosync.models import (
     AudioInputRequest, FileDeclaration, ProSyncProcessRequest, SegmentRequest, SyncOptions,
 )
 from prosync.settings import TierLimits
+from prosync.speaker import check_speakers, check_speakers_within_video
 from prosync.textremoval.rules import check_text_regions_within_video, check_text_removal, raise_problems
 
 BODY: Loc = ("body",)
@@ -302,6 +303,7 @@ def validate_create(request: ProSyncProcessRequest, limits: TierLimits | None,
         lambda: check_segment_refs(segs, audios), lambda: check_crops(segs),
         lambda: check_all_audios_used(segs, audios), lambda: check_speech_length(segs, max_speech_seconds),
         lambda: raise_problems(check_text_removal(request.text_removal, limits.max_text_regions, BODY)),
+        lambda: _raise_if(check_speakers(request.options, segs), "speaker choices are invalid"),
     ])
     check_file_sizes(request, limits)
     return limits
@@ -309,7 +311,8 @@ def validate_create(request: ProSyncProcessRequest, limits: TierLimits | None,
 
 def validate_media(segments: Sequence[SegmentRequest], video_duration: float,
                    audio_durations: Mapping[str, float], max_speech_seconds: float,
-                   text_removal: Mapping | None = None) -> None:
+                   text_removal: Mapping | None = None, options: Mapping | None = None,
+                   video: Mapping | None = None) -> None:
     """The start-time rules against the real durations (all problems in one 422)."""
     _collect([
         lambda: check_segments_within_video(segments, video_duration),
@@ -317,6 +320,9 @@ def validate_media(segments: Sequence[SegmentRequest], video_duration: float,
                                                                DURATION_TOLERANCE)),
         lambda: check_crops_within_audio(segments, audio_durations),
         lambda: check_speech_length(segments, max_speech_seconds, audio_durations, root=()),
+        lambda: _raise_if(check_speakers_within_video(
+            options, [s.model_dump(by_alias=True, exclude_none=True) for s in segments],
+            video or {"duration": video_duration}), "a speaker choice does not fit the video"),
     ], kind=UploadInvalid)
 
 

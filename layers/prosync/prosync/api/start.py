@@ -53,7 +53,8 @@ def start_job(caller: Caller, job_id: UUID, *, repo: JobRepository,
     inputs = inspect_uploads(job.inputs, limits, settings)
     validate_media(segments, inputs["video"]["duration"],
                    {ref: a["duration"] for ref, a in inputs["audios"].items()},
-                   settings.max_speech_seconds_per_segment, text_removal=inputs.get("textRemoval"))
+                   settings.max_speech_seconds_per_segment, text_removal=inputs.get("textRemoval"),
+                   options=job.options, video=inputs["video"])
     with repo.user_locked(caller.user_id):  # concurrent starts of this user's jobs queue one at a time
         check_active_jobs(repo.count_active(caller.user_id, excluding=job.id), limits)
         moved = repo.transition(job.id, JobStatus.QUEUED, detail={"step": "start"}, inputs=inputs,
@@ -111,6 +112,9 @@ def inspect_uploads(inputs: dict[str, Any], limits: TierLimits, settings: ApiSet
     for entry in [result["video"], *result["audios"].values()]:
         info, head = infos[entry["key"]], heads[entry["key"]]
         entry.update(size=head["size"], duration=info.duration, format=info.format_name)
+        if entry is result["video"]:  # what a speaker point needs (issue 17: frame number, pixels)
+            entry.update({k: v for k, v in (("width", info.width), ("height", info.height),
+                                            ("frameRate", getattr(info, "frame_rate", None))) if v})
         entry.pop("versionId", None)
         if head.get("version_id"):  # the version checked here is the one Sync.so gets (submit)
             entry["versionId"] = head["version_id"]

@@ -29,6 +29,7 @@ class MediaInfo:
     audio_codec: str | None = None
     width: int | None = None
     height: int | None = None
+    frame_rate: float | None = None  # the video stream's average frame rate (frames per second)
     bytes_read: int = 0  # what reading it cost (ranged reads)
 
 
@@ -49,6 +50,7 @@ def probe(fileobj, *, bytes_read=lambda: 0) -> MediaInfo:
                 audio_codec=audio.codec_context.name if audio else None,
                 width=video.codec_context.width if video else None,
                 height=video.codec_context.height if video else None,
+                frame_rate=_frame_rate(video),
                 bytes_read=bytes_read(),
             )
     except FetchBudgetExceeded as exc:
@@ -84,3 +86,9 @@ def _duration(container) -> float | None:
         return container.duration / av.time_base
     durations = [float(s.duration * s.time_base) for s in container.streams if s.duration and s.time_base]
     return max(durations) if durations else None
+
+
+def _frame_rate(video) -> float | None:
+    """The video stream's average (else guessed) frame rate, None when FFmpeg knows neither."""
+    rate = (video.average_rate or video.guessed_rate) if video is not None else None
+    return float(rate) if rate else None

@@ -15,6 +15,7 @@ from prosync.db.records import JobRecord
 from prosync.db.repository import JobRepository
 from prosync.jobs.status import JobStatus
 from prosync.settings import WorkflowTimingSettings
+from prosync.speaker import geometry_of
 from prosync.workflow import polling
 from prosync.workflow.errors import JobCanceled, JobNotFound, JobStateConflict, WorkflowError
 
@@ -55,6 +56,8 @@ def submit_request(job: JobRecord) -> dict[str, Any]:
     }
     if video.get("versionId"):
         request["videoVersionId"] = video["versionId"]
+    if geometry_of(video):  # frame rate and size start probed: where a speaker point lands (issue 17)
+        request["videoGeometry"] = geometry_of(video)
     versions = {ref_id: audio["versionId"] for ref_id, audio in audios.items() if audio.get("versionId")}
     if versions:
         request["audioVersionIds"] = versions

@@ -41,6 +41,7 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from prosync.settings import SubmitSettings
+from prosync.speaker import job_speaker, sync_segment
 from prosync.storage.presign import presign_input
 from prosync.syncso import (
     LISTABLE_STATUSES, CostEstimate, GenerateRequest, Generation, GenerationOptions, Segment, SyncApiError,
@@ -86,21 +87,26 @@ def build_request(event: dict[str, Any], settings: SubmitSettings, s3) -> Genera
         model=event["model"],
         video_url=url(event["videoKey"], event.get("videoVersionId")),
         audio_urls={ref_id: url(key, versions.get(ref_id)) for ref_id, key in event["audioKeys"].items()},
-        segments=[Segment.model_validate(segment) for segment in event["segments"]],
-        options=sync_options(event.get("options")),
+        segments=[Segment.model_validate(sync_segment(segment, event.get("videoGeometry")))
+                  for segment in event["segments"]],
+        options=sync_options(event.get("options"), event.get("videoGeometry")),
         webhook_url=event.get("webhookUrl") or settings.webhook_url,
         output_file_name=event.get("outputFileName") or None,
     )
 
 
-def sync_options(options: dict[str, Any] | None) -> GenerationOptions | None:
+def sync_options(options: dict[str, Any] | None,
+                 geometry: dict[str, Any] | None = None) -> GenerationOptions | None:
     """The job's options as Sync.so takes them. Our API's `active_speaker_detection` is a boolean
-    (auto-detection on or off); Sync.so's is an object, `{"auto_detect": bool}` for that."""
+    (auto-detection on or off) and `speaker` a point in seconds and fractions; Sync.so's
+    `active_speaker_detection` is an object: `{"auto_detect": bool}`, or the point as a frame number
+    and pixel coordinates of the probed video (`prosync.speaker`)."""
     if not options:
         return None
-    wire = dict(options)
-    if isinstance(wire.get("active_speaker_detection"), bool):
-        wire["active_speaker_detection"] = {"auto_detect": wire["active_speaker_detection"]}
+    wire = {k: v for k, v in options.items() if k not in ("speaker", "active_speaker_detection")}
+    speaker = job_speaker(options, geometry)
+    if speaker is not None:
+        wire["active_speaker_detection"] = speaker
     return GenerationOptions.model_validate(wire)
 
 
