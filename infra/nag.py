@@ -216,6 +216,9 @@ def acknowledgements(stack: ProSyncStack) -> list[Ack]:
             "results/{job}/textremoval/ and the cleaned result, keyed by job id at run time")
     for fn in ("Textremoval", "TextremovalChunk"):
         add(f"TextRemoval/{fn}", "Serverless-LambdaDLQ", dlq_reason)
+    from infra.live_events import live_acknowledgements  # noqa: PLC0415 (it imports Ack from here)
+
+    acks += live_acknowledgements(stack)  # live events (issue 14): +15
     if stack.hosting is not None:
         acks += web_acknowledgements(stack)
     return acks

@@ -10,6 +10,7 @@ from infra.auth import Auth, sign_in_origin
 from infra.config import StackConfig
 from infra.database import Database
 from infra.edge_protection import EdgeProtection
+from infra.live_events import LiveEvents, issuer_and_audience
 from infra.functions import Functions
 from infra.migrations import Migrations
 from infra.monitoring import Monitoring
@@ -60,6 +61,10 @@ class ProSyncStack(Stack):
         self.webhook_url = self.api.url + WEBHOOK_PATH
         self.functions.submit.add_environment("WEBHOOK_URL", self.webhook_url)
         self.sweeper = Sweeper(self, "Sweeper", config=config, handler=self.functions.sweeper)
+        # live events (issue 14): WebSocket API, notifier, webhook delivery queue + DLQ (infra/live_events.py)
+        issuer, audience = issuer_and_audience(config, self.api)
+        self.live = LiveEvents(self, "LiveEvents", config=config, network=self.network, database=self.database,
+                               layer=self.functions.layer, jwt_issuer=issuer, jwt_audience=audience)
         self.edge = self.hosting = self.auth = None
         if config.web_hosting:
             self.edge = EdgeProtection(self, "Edge", config=config)
@@ -84,6 +89,7 @@ class ProSyncStack(Stack):
             api=self.api,
             database=self.database,
         )
+        self.live.notify(self.monitoring.topic)  # its DLQ, schedule and Errors alarms publish too
         self.acknowledgements = apply_acknowledgements(self) if acknowledge else []
 
         CfnOutput(self, "MediaBucketName", value=self.storage.media.bucket_name)

@@ -5,10 +5,15 @@ import json
 from infra.api import PREFIX, PROTECTED_ROUTES, PUBLIC_ROUTES
 
 
+def _http(synth, type_: str) -> dict[str, dict]:
+    """The HTTP API's resources of a type (live events' WebSocket API: test_infra_live_events.py)."""
+    return {k: r for k, r in synth.resources(type_).items() if not k.startswith("LiveEvents")}
+
+
 def _routes(synth) -> dict[str, dict]:
     return {
         r["Properties"]["RouteKey"]: r["Properties"]
-        for r in synth.resources("AWS::ApiGatewayV2::Route").values()
+        for r in _http(synth, "AWS::ApiGatewayV2::Route").values()
     }
 
 
@@ -21,7 +26,7 @@ def test_routes_are_exactly_the_contract(synth):
 
 
 def test_jwt_authorizer_on_every_route_but_health_and_docs(synth):
-    (authorizer_id,) = synth.resources("AWS::ApiGatewayV2::Authorizer")
+    (authorizer_id,) = _http(synth, "AWS::ApiGatewayV2::Authorizer")
     public = {f"{m} {PREFIX}{p}" for m, p in PUBLIC_ROUTES}
     for key, route in _routes(synth).items():
         if key in public:
@@ -32,7 +37,7 @@ def test_jwt_authorizer_on_every_route_but_health_and_docs(synth):
 
 
 def test_dev_uses_its_own_cognito_pool(dev):
-    (authorizer,) = dev.resources("AWS::ApiGatewayV2::Authorizer").values()
+    (authorizer,) = _http(dev, "AWS::ApiGatewayV2::Authorizer").values()
     jwt = authorizer["Properties"]["JwtConfiguration"]
     pool = dev.logical_id(dev.stack.api.user_pool)
     assert {"Ref": pool} in jwt["Issuer"]["Fn::Join"][1]
@@ -46,7 +51,7 @@ def test_dev_uses_its_own_cognito_pool(dev):
 
 def test_prod_uses_the_external_issuer_from_context(prod):
     assert not prod.resources("AWS::Cognito::UserPool")
-    (authorizer,) = prod.resources("AWS::ApiGatewayV2::Authorizer").values()
+    (authorizer,) = _http(prod, "AWS::ApiGatewayV2::Authorizer").values()
     props = authorizer["Properties"]
     assert props["AuthorizerType"] == "JWT"
     assert props["IdentitySource"] == ["$request.header.Authorization"]
@@ -54,7 +59,7 @@ def test_prod_uses_the_external_issuer_from_context(prod):
 
 
 def test_default_stage_throttling_and_json_access_logs(synth):
-    (stage,) = synth.resources("AWS::ApiGatewayV2::Stage").values()
+    (stage,) = _http(synth, "AWS::ApiGatewayV2::Stage").values()
     props = stage["Properties"]
     assert props["StageName"] == "$default" and props["AutoDeploy"] is True
     settings = props["DefaultRouteSettings"]
@@ -68,14 +73,14 @@ def test_default_stage_throttling_and_json_access_logs(synth):
 def test_cors_from_context(dev):
     """Only the local/dev origins of context; prod serves the page on the API's origin: no CORS
     (tests/infra/test_infra_web.py)."""
-    (api,) = dev.resources("AWS::ApiGatewayV2::Api").values()
+    (api,) = _http(dev, "AWS::ApiGatewayV2::Api").values()
     cors = api["Properties"]["CorsConfiguration"]
     assert cors["AllowOrigins"] == dev.stack.config.cors_origins
     assert "authorization" in cors["AllowHeaders"] and "idempotency-key" in cors["AllowHeaders"]
 
 
 def test_every_route_integrates_with_the_api_function(synth):
-    (integration_id, integration), *rest = synth.resources("AWS::ApiGatewayV2::Integration").items()
+    (integration_id, integration), *rest = _http(synth, "AWS::ApiGatewayV2::Integration").items()
     assert not rest
     props = integration["Properties"]
     assert props["IntegrationType"] == "AWS_PROXY" and props["PayloadFormatVersion"] == "2.0"

@@ -21,8 +21,9 @@ S3_WRITE_ACTIONS = {
 
 def test_every_function_is_arm64(synth):
     functions = synth.resources("AWS::Lambda::Function")
-    # + text removal's (issue 16), the Provider framework, CDK's BucketDeployment
-    assert len(functions) == len(OUR_FUNCTIONS) + len(synth.stack.text_removal.functions) + 2
+    # + text removal's (issue 16), live events' (issue 14), the Provider framework, CDK's BucketDeployment
+    assert len(functions) == (len(OUR_FUNCTIONS) + len(synth.stack.text_removal.functions)
+                              + len(synth.stack.live.functions) + 2)
     for logical_id, res in functions.items():
         assert res["Properties"].get("Architectures") == ["arm64"], logical_id
 

@@ -6,15 +6,16 @@ from infra.workflow import PLACEHOLDERS
 
 
 def test_an_eventbridge_rule_runs_the_sweeper_every_15_minutes(synth):
-    (rule,) = [r for r in synth.resources("AWS::Events::Rule").values() if "ScheduleExpression" in r["Properties"]]
+    (rule,) = [r for k, r in synth.resources("AWS::Events::Rule").items() if "ScheduleExpression" in r["Properties"]
+               and not k.startswith("LiveEvents")]  # live events' notifier schedule: test_infra_live_events.py
     props = rule["Properties"]  # the other rule is monitoring's failed-jobs pattern
     assert props["ScheduleExpression"] == "rate(15 minutes)" and props["State"] == "ENABLED"
     (target,) = props["Targets"]
     sweeper = synth.function("sweeper")[0]
     assert target["Arn"] == {"Fn::GetAtt": [sweeper, "Arn"]}
     assert target["RetryPolicy"] == {"MaximumEventAgeInSeconds": 900, "MaximumRetryAttempts": 2}
-    permissions = [p["Properties"] for p in synth.resources("AWS::Lambda::Permission").values()
-                   if p["Properties"]["Principal"] == "events.amazonaws.com"]
+    permissions = [p["Properties"] for k, p in synth.resources("AWS::Lambda::Permission").items()
+                   if p["Properties"]["Principal"] == "events.amazonaws.com" and not k.startswith("LiveEvents")]
     assert [p["FunctionName"] for p in permissions] == [{"Fn::GetAtt": [sweeper, "Arn"]}]
 
 

@@ -111,19 +111,22 @@ class WebhookStore:
                 " updated_at = now() WHERE id = %s", (attempt, state, next_at, delivery_id))
 
     def redeliver(self, user_id: str, endpoint_id: UUID, delivery_id: UUID) -> bool:
-        """Make the user's delivery pending again with a fresh budget of attempts (same webhook-id)."""
+        """Make the user's delivery pending again with a fresh budget of attempts (same webhook-id); due
+        an hour ago, so that AWS's notifier round (which re-sends deliveries overdue by a minute) sends it."""
         row = self.conn.execute(
-            "UPDATE webhook_deliveries d SET state = 'pending', attempts = 0, next_attempt_at = now(),"
+            "UPDATE webhook_deliveries d SET state = 'pending', attempts = 0,"
+            " next_attempt_at = now() - interval '1 hour',"
             " updated_at = now() FROM webhook_endpoints e WHERE d.id = %s AND d.endpoint_id = %s"
             " AND e.id = d.endpoint_id AND e.user_id = %s RETURNING d.id",
             (delivery_id, endpoint_id, user_id)).fetchone()
         return row is not None
 
-    def due(self, limit: int = 100) -> list[UUID]:
-        """Pending deliveries whose attempt is due (a restart's or a redelivery's pick-up)."""
+    def due(self, limit: int = 100, late_seconds: float = 0.0) -> list[UUID]:
+        """Pending deliveries due for `late_seconds` or more (a restart's or a redelivery's pick-up;
+        on AWS a message SQS lost)."""
         rows = self.conn.execute("SELECT id FROM webhook_deliveries WHERE state = 'pending'"
-                                 " AND next_attempt_at <= now() ORDER BY next_attempt_at LIMIT %s",
-                                 (limit,)).fetchall()
+                                 " AND next_attempt_at <= now() - make_interval(secs => %s)"
+                                 " ORDER BY next_attempt_at LIMIT %s", (late_seconds, limit)).fetchall()
         return [r["id"] for r in rows]
 
     def deliveries(self, user_id: str, endpoint_id: UUID, limit: int = 50) -> list[dict[str, Any]]:

@@ -74,3 +74,20 @@ CREATE TABLE event_cursors (
     last_id     bigint NOT NULL,
     updated_at  timestamptz NOT NULL DEFAULT now()
 );
+
+-- AWS: the WebSocket API's connections (written by the websocket function at $connect/$disconnect)
+-- and their subscriptions with each one's cursor (the notifier's per-subscription progress). The
+-- local stack keeps the same subscriptions in memory (prosync.events.notifier.Subscriptions).
+CREATE TABLE ws_connections (
+    connection_id  text PRIMARY KEY,
+    user_id        text NOT NULL,
+    connected_at   timestamptz NOT NULL DEFAULT now()
+);
+CREATE TABLE ws_subscriptions (
+    id             bigserial PRIMARY KEY,
+    connection_id  text NOT NULL REFERENCES ws_connections (connection_id) ON DELETE CASCADE,
+    job_id         uuid,                -- NULL: all of the user's jobs
+    user_id        text NOT NULL,
+    cursor         bigint NOT NULL
+);
+CREATE UNIQUE INDEX uq_ws_subscriptions ON ws_subscriptions (connection_id, COALESCE(job_id::text, '*'));
