@@ -15,6 +15,7 @@ too, so tokens outlive a restart.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import sys
@@ -216,6 +217,8 @@ class LocalStack:
             self._setenv(WEBHOOKS_ALLOW_HTTP_LOOPBACK="true")
         self.live = LiveEvents(self.gateway.authorizer).start()
         self._stops.append(self.live.stop)
+        # the page finds the socket in index.html's prosync-ws-url tag; its CSP lets it connect there
+        self.gateway.web_security = dataclasses.replace(self.gateway.web_security, live_url=self.live.ws_url)
 
     def _write_state(self) -> None:
         self.state_dir.mkdir(parents=True, exist_ok=True)

@@ -4,6 +4,7 @@
 import { httpUrl } from "./config.js";
 import { el } from "./dom.js";
 import { capital, explain } from "./messages.js";
+import { followLive } from "./live.js";
 
 const $ = (sel) => document.querySelector(sel);
 const STAGES = ["awaiting_upload", "queued", "submitting", "processing", "downloading", "completed"];
@@ -96,6 +97,7 @@ export class JobView {
   async follow() {
     const mine = ++this.generation;
     const jobId = this.jobId;
+    if (await this.followLive(mine, jobId)) return;  // the WebSocket API; else (or when it drops) poll
     for (;;) {
       let s;
       try { s = await this.api.status(jobId); } catch (err) {
@@ -109,6 +111,30 @@ export class JobView {
       this.render(s);
       if (ENDED.includes(s.status) || s.status === "awaiting_upload") { this.onEnd(s); return; }
       await sleep(this.pollMs);
+    }
+  }
+
+  // Every event as it happens (status, stage, progress), then the full status once it ended.
+  async followLive(mine, jobId) {
+    let shown;
+    try { shown = await this.api.status(jobId); } catch { return false; }  // the poll says why
+    if (mine !== this.generation) return true;
+    this.render(shown);
+    if (ENDED.includes(shown.status) || shown.status === "awaiting_upload") { this.onEnd(shown); return true; }
+    const ended = await followLive(jobId, this.api.token, (e) => {
+      shown = { ...shown, status: e.status, stage: e.stage, progress: e.progress,
+                history: [...(shown.history || []), { toStatus: e.status }] };
+      if (mine === this.generation && !ENDED.includes(e.status)) this.render(shown);
+    }, () => mine === this.generation);
+    if (!ended || mine !== this.generation) return false;
+    try {
+      const s = await this.api.status(jobId);
+      if (mine !== this.generation) return true;
+      this.render(s);
+      this.onEnd(s);
+      return true;
+    } catch {
+      return false;  // the poll shows it (and its error)
     }
   }
 

@@ -22,6 +22,7 @@ from html.parser import HTMLParser
 from urllib.parse import urlsplit
 
 API_ORIGINS_META = "prosync-api-origins"
+WS_URL_META = "prosync-ws-url"  # live job events' WebSocket API (web/live.js); empty: the page polls
 CSP_META = "content-security-policy"
 DEPLOYED_STORAGE_ORIGINS = ("https://*.amazonaws.com",)
 # Cognito's managed login (token and revocation endpoints) for the page's sign-in; its authority,
@@ -48,6 +49,7 @@ class WebSecurity:
     # the OpenID provider's origins the page fetches from when it signs in (auth-config.json): the
     # authority (discovery, JWKS) and the token/revocation endpoints' host (Cognito's domain)
     auth_origins: tuple[str, ...] = DEPLOYED_AUTH_ORIGINS
+    live_url: str = ""  # ws(s):// of the live events' WebSocket API: the page's tag, and connect-src
 
     @classmethod
     def local(
@@ -70,7 +72,8 @@ class WebSecurity:
             "style-src": ["'self'", WAVESURFER_STYLE_HASH],
             "img-src": ["'self'", "data:"],
             "media-src": ["'self'", "blob:", *self.storage_origins],
-            "connect-src": ["'self'", *self.api_origins, *self.storage_origins, *self.auth_origins],
+            "connect-src": ["'self'", *self.api_origins, *self.storage_origins, *self.auth_origins,
+                            *([_ws_origin(self.live_url)] if self.live_url else [])],
             "object-src": ["'none'"],
             "base-uri": ["'none'"],
             "form-action": ["'self'"],
@@ -88,7 +91,7 @@ class WebSecurity:
     def render_index(self, html: str) -> str:
         """index.html with its two configuration tags saying what this gateway allows."""
         found = _MetaTags.find(html)
-        values = {CSP_META: self.policy(), API_ORIGINS_META: " ".join(self.api_origins)}
+        values = {CSP_META: self.policy(), API_ORIGINS_META: " ".join(self.api_origins), WS_URL_META: self.live_url}
         for key, tag in found.items():
             html = html.replace(tag, _with_content(tag, values[key]), 1)
         return html
@@ -120,9 +123,16 @@ class _MetaTags(HTMLParser):
             return
         attributes = {name: value or "" for name, value in attrs}
         key = (attributes.get("http-equiv") or attributes.get("name") or "").lower()
-        if key in (CSP_META, API_ORIGINS_META):
+        if key in (CSP_META, API_ORIGINS_META, WS_URL_META):
             self.tags[key] = self.get_starttag_text()
             self.contents[key] = attributes.get("content", "")
+
+
+def _ws_origin(url: str) -> str:
+    parts = urlsplit(url)
+    if parts.scheme not in ("ws", "wss") or not parts.netloc:
+        raise ValueError(f"not a ws(s) URL: {url!r}")
+    return f"{parts.scheme}://{parts.netloc}".lower()
 
 
 def _with_content(tag: str, content: str) -> str:
