@@ -40,6 +40,11 @@ UNAUTHORIZED = {"message": "Unauthorized"}
 NOT_FOUND = {"message": "Not Found"}
 
 
+class _GatewayServer(ThreadingHTTPServer):
+    daemon_threads = True
+    request_queue_size = 128  # http.server's 5 reset a burst of new connections (as a browser tab makes)
+
+
 class Gateway:
     def __init__(
         self,
@@ -61,6 +66,9 @@ class Gateway:
         self.jwks = jwks
         self.dev_tokens = dev_tokens
         self.log = log
+        # One api "container": Powertools' resolver keeps the current event on its app object, so two
+        # requests may not run in one module at once. Lambda would run more containers; here requests
+        # queue for this one (the workflow's Lambdas, in moto's threads, do run concurrently).
         self._lambda_lock = threading.Lock()
         self._server: ThreadingHTTPServer | None = None
 
@@ -129,8 +137,7 @@ class Gateway:
             pass
 
         Handler.gateway = gateway
-        self._server = ThreadingHTTPServer((host, port), Handler)
-        self._server.daemon_threads = True
+        self._server = _GatewayServer((host, port), Handler)
         threading.Thread(target=self._server.serve_forever, args=(0.05,), name="gateway", daemon=True).start()
         return self
 
