@@ -85,7 +85,11 @@ class UploadChanged(ValidationFailed):
 
 
 class TooManyActiveJobs(ProSyncError):
+    """Start: the user already runs as many jobs as the plan allows. When one ends cannot be known, so
+    the answer's Retry-After is a polite interval to ask again, not a promise."""
+
     status, code = 429, "too_many_active_jobs"
+    retry_after = 30
 
 
 class TooManyAwaitingUpload(ProSyncError):

@@ -88,4 +88,5 @@ def test_too_many_active_jobs_is_429_and_writes_nothing(api):
         api.repo.transition(job_id, JobStatus.QUEUED)
     answer = api.create()
     assert answer.status == 429 and answer.code == "too_many_active_jobs"
+    assert answer.headers["Retry-After"] == "30"  # when to ask again, as every 429 says
     assert api.job_rows() == PRO.max_active_jobs
