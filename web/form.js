@@ -222,7 +222,7 @@ export class JobForm {
       const input = { refId: audio ? audio.refId : "" };
       if (s.cropStart !== null) input.startTime = s.cropStart;
       if (s.cropEnd !== null) input.endTime = s.cropEnd;
-      return { startTime: s.start, endTime: s.end, audioInput: input };
+      return { startTime: s.start, endTime: s.end, audioInput: input, ...(s.speaker ? { speaker: s.speaker } : {}) };
     });
   }
 
@@ -238,6 +238,8 @@ export class JobForm {
     if ($("#sync-mode").value) options.sync_mode = $("#sync-mode").value;
     const { temperature } = this.options();
     if (temperature !== null) options.temperature = temperature;
+    if (this.speaker) options.speaker = this.speaker;  // a click on a face (speaker.js)
+    else if ($("#speaker-auto").checked) options.active_speaker_detection = true;
     return options;
   }
 

@@ -6,6 +6,7 @@
 // "Hear it" plays the chosen segment's audio (its crop) over the muted video before paying.
 import { el } from "./dom.js";
 import { FALLBACK_FPS, timecode } from "./media.js";
+import { SpeakerPicker } from "./speaker.js";
 import { Timeline } from "./timeline.js";
 
 const $ = (sel) => document.querySelector(sel);
@@ -29,6 +30,7 @@ export class Preview {
     $("#preview-segment").addEventListener("change", () => form.changed());
     form.onChangeHooks = [() => this.refreshSegments(), ...(form.onChangeHooks || [])];
     this.timeline = new Timeline(form, this.video, () => this.chosen());
+    this.speaker = new SpeakerPicker(this);  // a click on a face (issue 17)
   }
 
   get fps() { return (this.form.video && this.form.video.fps) || FALLBACK_FPS; }
