@@ -82,6 +82,7 @@ def show(console: Console, stack: LocalStack, state_dir: Path) -> None:
     table.add_column(overflow="fold")
     table.add_row("web page", f"[bold]{info.url}/[/]")
     table.add_row("API", f"{info.api_url}   (Swagger UI: {info.api_url}/swagger)")
+    table.add_row("live events", f"{info.ws_url}?token=JWT   (WebSocket; docs/LIVE_EVENTS.md)")
     table.add_row("AWS (moto)", f"{info.aws_endpoint_url}   bucket {info.bucket}")
     table.add_row("state machine", info.state_machine_arn)
     sync = "emulator" if stack.emulator else "real Sync.so (SYNC_API_KEY)"
