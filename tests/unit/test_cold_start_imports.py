@@ -23,6 +23,12 @@ NEEDED = {
     "download": {"httpx"},
     "sweeper": {"psycopg"},
     "textremoval": set(),  # PyAV, OpenCV and onnxruntime are imported by the step that uses them
+    # live events (issue 14): in the VPC only Postgres; outside it no psycopg (the notifier only boto3)
+    "websocket": {"psycopg"},
+    "eventfeed": {"psycopg"},
+    "notifier": set(),
+    "webhooks": {"httpx"},
+    "wsauth": {"httpx"},
 }
 
 

@@ -16,6 +16,7 @@ import ssl
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 from datetime import UTC, datetime
 from uuid import UUID
 
@@ -24,8 +25,10 @@ import httpx
 from prosync.net.guard import AddressRejected, GuardedClient, Resolver
 from prosync.webhooks import signing
 from prosync.webhooks.settings import WebhookSettings
-from prosync.webhooks.store import WebhookStore
 from prosync.webhooks.urls import trusted_origins
+
+if TYPE_CHECKING:  # the delivery function outside the VPC uses RemoteStore: no psycopg at cold start
+    from prosync.webhooks.store import WebhookStore
 
 
 @dataclass(frozen=True)
