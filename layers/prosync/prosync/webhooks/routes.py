@@ -16,6 +16,7 @@ from aws_lambda_powertools.event_handler.openapi.params import Body, Query
 from prosync.db.connection import get_connection
 from prosync.errors import Unauthorized
 from prosync.models import SegmentValidationError
+from prosync.settings import api_settings
 from prosync.webhooks import api
 from prosync.webhooks.models import (
     WebhookDeliveryList, WebhookEndpoint, WebhookEndpointCreate, WebhookEndpointDeleted, WebhookEndpointList,
@@ -26,7 +27,7 @@ from prosync.webhooks.store import WebhookStore
 router = Router()
 AUTH = [{"bearerAuth": []}]
 TAGS = ["client webhooks"]
-settings = cache(WebhookSettings)
+settings = cache(WebhookSettings)  # the webhook knobs only (URL rules, endpoints per user, rotation)
 
 
 def _errors(*codes: int, ok: tuple[int, str] = (200, "done")) -> dict[int, dict]:
@@ -45,12 +46,12 @@ def _user() -> str:
     return sub
 
 
-def _store() -> WebhookStore:
-    return WebhookStore(get_connection(settings()))
+def _store() -> WebhookStore:  # the api function's own connection (its settings: prosync.settings)
+    return WebhookStore(get_connection(api_settings()))
 
 
 def _user_row(user_id: str) -> None:
-    get_connection(settings()).execute(
+    get_connection(api_settings()).execute(
         "INSERT INTO users (id) VALUES (%s) ON CONFLICT (id) DO NOTHING", (user_id,))
 
 
