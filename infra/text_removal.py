@@ -5,7 +5,7 @@ Why two functions and two layers (measured, docs/TEXT_REMOVAL.md): Lambda allows
 a function and all its layers. PyAV (~96 MB with its FFmpeg), OpenCV headless (~88 MB: it bundles a
 second FFmpeg and OpenBLAS), onnxruntime (~59 MB) and numpy (~34 MB trimmed) do not fit together.
 The chunk worker needs PyAV + OpenCV + numpy (inpainting); the planner PyAV + onnxruntime + numpy +
-the detector model (plan with detection, join, cleanup). A container image would hold everything,
+the detector model (plan, text search per chunk, merge, join, cleanup). A container image would hold everything,
 but `DockerImageCode.from_image_asset` needs Docker at synth/deploy, and synth stays offline.
 
 | function            | layer                      | memory  | timeout | /tmp    |

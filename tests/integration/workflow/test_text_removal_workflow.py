@@ -12,7 +12,7 @@ from prosync.textremoval import steps
 
 from .support import BUCKET
 
-TEXT_STATES = ["Remove text?", "Plan text removal", "Mark job removing text", "Remove text in chunks",
+TEXT_STATES = ["Remove text?", "Plan text removal", "Mark job removing text", "Find text?", "Remove text in chunks",
                "Clean a chunk", "Count the chunk"]
 
 
@@ -34,7 +34,7 @@ def test_text_removal_runs_after_download(jobs, monkeypatch, tmp_path):
     run = jobs.run(job_id, timeout=120)
     assert run.description["status"] == "SUCCEEDED", run.description
     states = run.states
-    assert states[states.index("Download result to S3") + 1:][:4] == TEXT_STATES[:4]
+    assert states[states.index("Download result to S3") + 1:][:5] == TEXT_STATES[:5]
     assert states[-3:] == ["Join the chunks", "Mark job completed", "Job completed"]
     assert _results(jobs, job_id) == [f"results/{job_id}/talk_dubbed.lipsync.mp4", f"results/{job_id}/talk_dubbed.mp4"]
     job = jobs.job(job_id)
@@ -49,6 +49,18 @@ def test_text_removal_runs_after_download(jobs, monkeypatch, tmp_path):
         with av.open(str(tmp_path / name)) as c:
             counts.append((sum(1 for _ in c.demux(c.streams.video[0])), len(c.streams.audio)))
     assert counts[0] == counts[1]
+
+
+def test_auto_looks_for_text_in_every_chunk_then_merges(jobs):
+    job_id = _with_text_removal(jobs, {"auto": True})
+    run = jobs.run(job_id, timeout=120)
+    assert run.description["status"] == "SUCCEEDED", run.description
+    states = run.states
+    start = states.index("Mark job removing text")
+    assert states[start + 1:start + 4] == ["Find text?", "Find text in chunks", "Find text in a chunk"]
+    assert states.index("Merge the text found") < states.index("Remove text in chunks")
+    assert _results(jobs, job_id) == [f"results/{job_id}/talk_dubbed.lipsync.mp4",
+                                      f"results/{job_id}/talk_dubbed.mp4"]
 
 
 def test_a_chunk_that_keeps_failing_fails_the_job_and_leaves_only_the_kept_file(jobs, monkeypatch):

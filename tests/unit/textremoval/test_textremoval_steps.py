@@ -74,13 +74,25 @@ def test_a_chunk_that_cannot_be_cleaned_is_a_clear_error(s3, settings):
     assert "chunk 1" in caught.value.message
 
 
-def test_auto_plans_the_caption_it_finds(s3, settings):
+def test_auto_finds_the_caption_chunk_by_chunk_and_merges_it(s3, settings, tmp_path):
+    from prosync.textremoval.detect import sample_text
+
     planned = steps.handle({"action": "plan", "jobId": JOB, "resultKey": RESULT, "textRemoval": {"auto": True}},
                            settings, s3)
-    assert planned["regions"] == 1
+    assert planned["auto"] is True and planned["regions"] == 0 and planned["chunkCount"] == 4
+    base = {"jobId": JOB, "planKey": planned["planKey"]}
+    found = [steps.handle({"action": "detect", **base, "index": i}, settings, s3) for i in range(4)]
+    assert [f["index"] for f in found] == [0, 1, 2, 3]
+    merged = steps.handle({"action": "merge", **base}, settings, s3)
+    assert merged == {"regions": 1, "detected": 1}
     plan = json.loads(s3.get_object(Bucket=BUCKET, Key=planned["planKey"])["Body"].read())
     (region,) = plan["regions"]
-    assert 0.15 < region["x"] < 0.3 and 0.7 < region["y"] < 0.8 and region["start"] == 0
+    assert 0.15 < region["x"] < 0.3 and 0.7 < region["y"] < 0.8 and region["start"] == 0 and region["detected"]
+    # chunk by chunk samples the frames a whole pass samples
+    s3.download_file(BUCKET, plan["keptKey"], str(tmp_path / "kept.mp4"))
+    whole = sample_text(tmp_path / "kept.mp4", sample_seconds=settings.text_removal_sample_seconds)
+    assert sum(f["samples"] for f in found) == len(whole["samples"])
+    assert steps.handle({"action": "merge", **base}, settings, s3) == merged  # a retried merge
 
 
 def test_masks_follow_time_ranges():

@@ -10,8 +10,8 @@ connected components done in numpy, so the step needs neither OpenCV nor shapely
 from __future__ import annotations
 
 import importlib.util
+import math
 import threading
-from collections import deque
 from pathlib import Path
 
 import numpy as np
@@ -117,8 +117,11 @@ def components(mask: np.ndarray):
         yield ys, xs
 
 
-def detect_regions(path: str | Path, *, sample_seconds: float = 0.5, min_hits: int = 2) -> list[Region]:
-    """Decode the video, run the detector on a frame every `sample_seconds`, merge over time."""
+def sample_text(path: str | Path, *, sample_seconds: float = 0.5, start: float = 0.0) -> dict:
+    """Decode a video (or a chunk of one, whose first frame is at `start` seconds of the whole) and
+    run the detector on the first frame at or after every multiple of `sample_seconds`: the same
+    frames whether the video is read whole or chunk by chunk. {samples: [[t, [box...]]...], width,
+    height, duration} with boxes in pixels."""
     import av
 
     with av.open(str(path)) as container:
@@ -127,18 +130,25 @@ def detect_regions(path: str | Path, *, sample_seconds: float = 0.5, min_hits: i
         width, height = stream.codec_context.width, stream.codec_context.height
         dw, dh = input_size(width, height)
         sx, sy = width / dw, height / dh
-        duration = _duration(container, stream)
-        samples, next_t = deque(), 0.0
-        for frame in container.decode(stream):
-            t = float(frame.pts * stream.time_base) if frame.pts is not None else next_t
+        samples, next_t, first = [], math.ceil(start / sample_seconds - 1e-9) * sample_seconds, None
+        for index, frame in enumerate(container.decode(stream)):
+            rel = frame.pts if frame.pts is not None else index
+            first = rel if first is None else first
+            t = start + float((rel - first) * stream.time_base) if frame.pts is not None else start
             if t + 1e-6 < next_t:
                 continue
-            next_t = t + sample_seconds
+            next_t = (math.floor(t / sample_seconds + 1e-6) + 1) * sample_seconds
             bgr = frame.to_ndarray(width=dw, height=dh, format="bgr24")
             boxes = [(x0 * sx, y0 * sy, x1 * sx, y1 * sy) for x0, y0, x1, y1 in detect(bgr)]
-            samples.append((t, [_clip(b, width, height) for b in boxes]))
-    return merge_detections(samples, interval=sample_seconds, duration=duration, width=width,
-                            height=height, min_hits=min_hits)
+            samples.append([round(t, 4), [_clip(b, width, height) for b in boxes]])
+        return {"samples": samples, "width": width, "height": height, "duration": _duration(container, stream)}
+
+
+def detect_regions(path: str | Path, *, sample_seconds: float = 0.5, min_hits: int = 2) -> list[Region]:
+    """The whole video in one pass: `sample_text`, then merged over time (`merge_detections`)."""
+    found = sample_text(path, sample_seconds=sample_seconds)
+    return merge_detections(found["samples"], interval=sample_seconds, duration=found["duration"],
+                            width=found["width"], height=found["height"], min_hits=min_hits)
 
 
 def _clip(box: Box, width: int, height: int) -> Box:

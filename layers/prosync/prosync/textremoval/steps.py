@@ -8,7 +8,9 @@ Keys, for the job's result `results/<job>/<name>.mp4` (what download wrote):
 
 Events (`action` picks):
     plan    {jobId, resultKey, textRemoval: {regions?, auto?}} -> {planKey, chunks: [{index}], chunkCount,
-            maxConcurrency, regions, keptKey}
+            maxConcurrency, regions, keptKey, auto}
+    detect  {jobId, planKey, index}        -> {index, samples}   (auto: the text in one chunk)
+    merge   {jobId, planKey}               -> {regions, detected} (auto: merged over time into the plan)
     chunk   {jobId, planKey, index}        -> {index, frames}
     join    {jobId, planKey}               -> {resultKey, size, duration, keptKey}
     cleanup {jobId, resultKey}             -> {deleted}: the work files and any cleaned output; the
@@ -86,22 +88,19 @@ def plan(event: dict[str, Any], settings: TextRemovalSettings, s3) -> dict[str, 
         except Exception as exc:
             raise TextRemovalFailed(f"the lip-synced video could not be read: {exc}"[:1000]) from exc
         regions = [Region.from_request(r) for r in config.get("regions") or []]
-        if config.get("auto"):
-            from prosync.textremoval.detect import detect_regions
-
-            regions += detect_regions(source, sample_seconds=settings.text_removal_sample_seconds)
         chunks = video.cut(source, Path(tmp) / "in", settings.text_removal_chunk_seconds)
         for chunk in chunks:
             s3.upload_file(str(Path(tmp) / "in" / chunk["file"]), bucket, f"{prefix}in/{chunk['file']}",
                            ExtraArgs=WORK_ARGS)
-    document = {**info, "jobId": job_id, "resultKey": result_key, "keptKey": kept,
+    document = {**info, "jobId": job_id, "resultKey": result_key, "keptKey": kept, "auto": bool(config.get("auto")),
+                "sampleSeconds": settings.text_removal_sample_seconds,
                 "regions": [r.to_json() for r in regions], "chunks": chunks}
     plan_key = f"{prefix}plan.json"
     s3.put_object(Bucket=bucket, Key=plan_key, Body=json.dumps(document).encode(),
                   ContentType="application/json", Tagging=WORK_TAG)
     return {"planKey": plan_key, "chunks": [{"index": c["index"]} for c in chunks],
             "chunkCount": len(chunks), "maxConcurrency": settings.text_removal_max_concurrency,
-            "regions": len(regions), "keptKey": kept}
+            "regions": len(regions), "keptKey": kept, "auto": document["auto"]}
 
 
 def _plan(s3, bucket: str, plan_key: str) -> dict[str, Any]:
@@ -128,6 +127,46 @@ def chunk(event: dict[str, Any], settings: TextRemovalSettings, s3) -> dict[str,
             raise TextRemovalFailed(f"chunk {index}: {frames} frames cleaned, {item['frames']} expected")
         s3.upload_file(str(out), bucket, f"{prefix}out/{item['file']}", ExtraArgs=WORK_ARGS)
     return {"index": index, "frames": frames}
+
+
+def detect(event: dict[str, Any], settings: TextRemovalSettings, s3) -> dict[str, Any]:
+    """`auto`: the text in one chunk, sampled on the whole video's time grid, kept as JSON."""
+    from prosync.textremoval.detect import sample_text
+
+    bucket = settings.media_bucket
+    document = _plan(s3, bucket, str(event["planKey"]))
+    index = int(event["index"])
+    item, prefix = document["chunks"][index], work_prefix(document["jobId"])
+    with tempfile.TemporaryDirectory(prefix="textremoval-") as tmp:
+        src = Path(tmp) / "in.mp4"
+        s3.download_file(bucket, f"{prefix}in/{item['file']}", str(src))
+        try:
+            found = sample_text(src, sample_seconds=document["sampleSeconds"], start=item["start"])
+        except Exception as exc:
+            raise TextRemovalFailed(f"text could not be looked for in chunk {index}: {exc}"[:1000]) from exc
+    s3.put_object(Bucket=bucket, Key=f"{prefix}detect/{index:04d}.json", Body=json.dumps(found["samples"]).encode(),
+                  ContentType="application/json", Tagging=WORK_TAG)
+    return {"index": index, "samples": len(found["samples"])}
+
+
+def merge(event: dict[str, Any], settings: TextRemovalSettings, s3) -> dict[str, Any]:
+    """`auto`: every chunk's samples, in time order, merged into steady regions added to the plan."""
+    from prosync.textremoval.regions import merge_detections
+
+    bucket, plan_key = settings.media_bucket, str(event["planKey"])
+    document = _plan(s3, bucket, plan_key)
+    prefix, samples = work_prefix(document["jobId"]), []
+    for item in document["chunks"]:
+        key = f"{prefix}detect/{item['index']:04d}.json"
+        samples += json.loads(s3.get_object(Bucket=bucket, Key=key)["Body"].read())
+    samples.sort(key=lambda sample: sample[0])
+    found = merge_detections(samples, interval=document["sampleSeconds"], duration=document["duration"],
+                             width=document["width"], height=document["height"])
+    given = [r for r in document["regions"] if not r.get("detected")]
+    document["regions"] = given + [{**r.to_json(), "detected": True} for r in found]
+    s3.put_object(Bucket=bucket, Key=plan_key, Body=json.dumps(document).encode(),
+                  ContentType="application/json", Tagging=WORK_TAG)
+    return {"regions": len(document["regions"]), "detected": len(found)}
 
 
 def join(event: dict[str, Any], settings: TextRemovalSettings, s3) -> dict[str, Any]:
@@ -177,7 +216,7 @@ def _delete_prefix(s3, bucket: str, prefix: str) -> int:
     return count
 
 
-ACTIONS = {"plan": plan, "chunk": chunk, "join": join, "cleanup": cleanup}
+ACTIONS = {"plan": plan, "detect": detect, "merge": merge, "chunk": chunk, "join": join, "cleanup": cleanup}
 
 
 def handle(event: dict[str, Any], settings: TextRemovalSettings, s3) -> dict[str, Any]:

@@ -105,14 +105,20 @@ def _frame(planes: list[np.ndarray]):
 
 def clean_chunk(in_path: str | Path, out_path: str | Path, regions: Sequence[Region], *,
                 first_pts: int, time_base: Fraction, rate: Fraction, temporal: bool = True,
-                encoder: dict | None = None) -> int:
-    """Clean one chunk file into `out_path` (video only); the number of frames written."""
+                encoder: dict | None = None, threads: int | None = None) -> int:
+    """Clean one chunk file into `out_path` (video only); the number of frames written. `threads`:
+    decoder and encoder threads (None: as many as FFmpeg and x264 find cores)."""
     with _open(in_path) as src, _open(out_path, "w") as out:
         stream = src.streams.video[0]
-        stream.thread_type = "AUTO"
+        options = dict(encoder or ENCODER)
+        if threads:
+            stream.codec_context.thread_count = threads
+            options["threads"] = str(threads)
+        else:
+            stream.thread_type = "AUTO"
         width, height = stream.codec_context.width, stream.codec_context.height
         masks = MaskMaker(regions, width, height)
-        enc = out.add_stream("libx264", rate=rate, options=dict(encoder or ENCODER))
+        enc = out.add_stream("libx264", rate=rate, options=options)
         enc.width, enc.height, enc.pix_fmt = width, height, "yuv420p"
         enc.time_base = time_base
         enc.codec_context.time_base = time_base
