@@ -27,7 +27,7 @@ from constructs import Construct
 from infra.config import REPO_ROOT, StackConfig
 from infra.database import Database
 from infra.network import Network
-from infra.storage import UPLOADS_PREFIX, Storage
+from infra.storage import RESULTS_PREFIX, UPLOADS_PREFIX, Storage
 
 RUNTIME = lambda_.Runtime.PYTHON_3_14
 ARCHITECTURE = lambda_.Architecture.ARM_64
@@ -204,6 +204,10 @@ class Functions(Construct):
             ["s3:PutObject", "s3:AbortMultipartUpload", "s3:ListMultipartUploadParts", "s3:GetObject"],
             [storage.results_arn()],
         )
+        # download: find the result's in-progress upload to resume it (or to abort it on failure)
+        self.download.add_to_role_policy(iam.PolicyStatement(
+            actions=["s3:ListBucketMultipartUploads"], resources=[storage.media.bucket_arn],
+            conditions={"StringLike": {"s3:prefix": [f"{RESULTS_PREFIX}*"]}}))
         for fn in (self.submit, self.poll, self.download):
             self.sync_secret.grant_read(fn)
 

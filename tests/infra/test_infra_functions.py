@@ -145,9 +145,13 @@ def test_download_writes_only_under_results(synth):
         "s3:AbortMultipartUpload",
         "s3:ListMultipartUploadParts",
         "s3:GetObject",  # reads its own result back to probe the duration
+        "s3:ListBucketMultipartUploads",  # finds the upload to resume, or to abort on failure
     }
     for statement in synth.function_statements("download"):
-        if any(a.startswith("s3:") for a in as_list(statement["Action"])):
+        actions = as_list(statement["Action"])
+        if actions == ["s3:ListBucketMultipartUploads"] or actions == "s3:ListBucketMultipartUploads":
+            assert statement["Condition"] == {"StringLike": {"s3:prefix": ["results/*"]}}
+        elif any(a.startswith("s3:") for a in actions):
             assert all(render(r).endswith('"/results/*"]]}') for r in as_list(statement["Resource"]))
 
 

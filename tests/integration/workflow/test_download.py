@@ -259,3 +259,16 @@ def test_workflow_fails_the_job_when_sync_answers_a_private_output_url(jobs):
     job = jobs.job(job_id)
     assert (job.status.value, job.error_code) == ("failed", "output_url_rejected")
     assert "10.255.255.1" in job.error_message and jobs.multipart_uploads() == []
+
+
+def test_a_download_that_runs_out_of_retries_fails_the_job_and_leaves_no_upload(jobs, emulator):
+    # every retry keeps the multipart upload for the next one to resume; after the last, the failure
+    # path aborts it, so nothing half-done is left in S3 (the lifecycle rule is only the backstop)
+    emulator.add_faults([{"kind": "broken_output", "after_bytes": 2000, "count": "always"}])
+    job_id = jobs.create()
+    run = jobs.run(job_id)
+
+    assert run.description["status"] == "FAILED", run.description
+    assert "Abort the partial download" in run.states
+    assert jobs.job(job_id).status.value == "failed" and jobs.job(job_id).error_code == "download_failed"
+    assert jobs.multipart_uploads() == []

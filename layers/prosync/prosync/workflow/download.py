@@ -42,7 +42,9 @@ import httpx
 from prosync.media.probe import probe_object
 from prosync.net.guard import AddressRejected, GuardedClient
 from prosync.settings import DownloadSettings
-from prosync.storage.multipart import EmptyUpload, MultipartUpload, UploadResult, find_upload, part_size_for
+from prosync.storage.multipart import (
+    EmptyUpload, MultipartUpload, UploadResult, abort_uploads, find_upload, part_size_for,
+)
 from prosync.syncso import SyncClient
 from prosync.workflow.errors import DownloadFailed, OutputUrlExpired, OutputUrlRejected
 
@@ -75,6 +77,13 @@ def output_client(settings: DownloadSettings) -> GuardedClient:
             _clients[key] = GuardedClient(timeout=settings.download_timeout_seconds,
                                           trusted=[settings.sync_api_base_url])
         return _clients[key]
+
+
+def abort_partial(event: dict[str, Any], settings: DownloadSettings, s3) -> dict[str, Any]:
+    """The failure path's clean-up: a download that ran out of retries kept its multipart upload for
+    a retry that will not come; abort every in-progress upload of the job's result key."""
+    key = result_key(str(event["jobId"]), event.get("outputFileName"))
+    return {"resultKey": key, "aborted": abort_uploads(s3, settings.media_bucket, key)}
 
 
 def download(event: dict[str, Any], settings: DownloadSettings, s3, http: httpx.Client | None,
