@@ -27,6 +27,7 @@ BENCHES = {
     "burst": "bench.burst",
     "textremoval": "bench.text_removal",
     "live": "bench.live_events",  # issue 14: job event -> WebSocket / webhook vs the status poll
+    "revision": "bench.revision",  # issue 17: one-segment revision vs a full re-run (Sync.so seconds, wall)
 }
 DEFAULT_OUT = Path(__file__).parent / "results" / "latest.json"
 console = Console(width=None if sys.stdout.isatty() else 160)

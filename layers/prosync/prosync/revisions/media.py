@@ -82,14 +82,18 @@ def cut_clip(parent: str | Path, pieces: Sequence[Piece], out_path: str | Path) 
         enc = out.add_stream("libx264", rate=rate, options=dict(CLIP_ENCODER))
         enc.width, enc.height, enc.pix_fmt = stream.codec_context.width, stream.codec_context.height, "yuv420p"
         written = 0
-        for frame in _frames(src, stream):
-            t = float(frame.pts * tb)
-            if not any(p.start - 1e-6 <= t < p.end - 1e-6 for p in pieces):
-                continue
-            image = frame.reformat(format="yuv420p")
-            image.pts, image.time_base = written, 1 / rate
-            out.mux(enc.encode(image))
-            written += 1
+        for piece in pieces:  # from the keyframe before each piece: only what it needs is decoded
+            src.seek(int(piece.start / tb), stream=stream, backward=True)
+            for frame in _frames(src, stream):
+                t = float(frame.pts * tb)
+                if t >= piece.end - 1e-6:
+                    break
+                if t < piece.start - 1e-6:
+                    continue
+                image = frame.reformat(format="yuv420p")
+                image.pts, image.time_base = written, 1 / rate
+                out.mux(enc.encode(image))
+                written += 1
         out.mux(enc.encode(None))
         return written / float(rate)
 
@@ -135,13 +139,20 @@ def _avcc_parameter_sets(extradata: bytes) -> tuple[int, list[bytes]]:
     return size, units
 
 
-def _gops(packets: list) -> list[list]:
-    gops: list[list] = []
+def _gops(packets) -> Iterator[list]:
+    """The packets grouped by GOP (a keyframe and what follows it), one GOP in memory at a time."""
+    gop: list = []
     for packet in packets:
-        if packet.is_keyframe or not gops:
-            gops.append([])
-        gops[-1].append(packet)
-    return gops
+        if packet.pts is None:
+            continue
+        if packet.dts is not None and packet.dts != packet.pts:
+            raise SpliceUnsupported("the parent's video has B-frames")
+        if packet.is_keyframe and gop:
+            yield gop
+            gop = []
+        gop.append(packet)
+    if gop:
+        yield gop
 
 
 def _inside(t: float, ranges: Sequence[tuple[float, float]]) -> bool:
@@ -182,14 +193,16 @@ def splice(parent: str | Path, generation: str | Path, pieces: Sequence[Piece],
         audio = src.streams.audio[0] if src.streams.audio else None
         ovideo = out.add_stream_from_template(video)
         oaudio = out.add_stream_from_template(audio) if audio is not None else None
-        packets = [p for p in src.demux(video) if p.pts is not None]
-        if any(p.dts is not None and p.dts != p.pts for p in packets):
-            raise SpliceUnsupported("the parent's video has B-frames")
         source = _Generation(gen, ctx.width, ctx.height)
-        stats = {"gopsCopied": 0, "gopsEncoded": 0, "framesReplaced": 0, "frames": len(packets)}
-        muxed: list = []
+        stats = {"gopsCopied": 0, "gopsEncoded": 0, "framesReplaced": 0, "frames": 0}
+        sounds = _audio(parent, generation, pieces, ranges, oaudio) if oaudio is not None else []
         after_encoded = False
-        for gop in _gops(packets):
+        for gop in _gops(src.demux(video)):
+            stats["frames"] += len(gop)
+            muxed: list = []
+            start = float(gop[0].pts * tb)
+            while sounds and float(sounds[0].dts * sounds[0].time_base) < start:  # audio up to this GOP
+                out.mux(sounds.pop(0))
             end = float((gop[-1].pts + (gop[-1].duration or 0)) * tb)
             touched = any(a < end and float(gop[0].pts * tb) < b for a, b in ranges)
             if not touched:
@@ -200,7 +213,7 @@ def splice(parent: str | Path, generation: str | Path, pieces: Sequence[Piece],
                     first.time_base, first.is_keyframe = tb, True
                 for packet in [first, *gop[1:]]:
                     packet.stream = ovideo
-                    muxed.append(packet)
+                    out.mux(packet)
                 stats["gopsCopied"] += 1
                 after_encoded = False
                 continue
@@ -226,9 +239,9 @@ def splice(parent: str | Path, generation: str | Path, pieces: Sequence[Piece],
                 image.pts, image.time_base = frame.pts, tb
                 muxed += _annexb_to_mp4(enc.encode(image), size, ovideo, tb)
             muxed += _annexb_to_mp4(enc.encode(None), size, ovideo, tb)
-        if oaudio is not None:
-            muxed += _audio(parent, generation, pieces, ranges, oaudio)
-        for packet in sorted(muxed, key=lambda p: (float(p.dts * p.time_base), p.stream is ovideo)):
+            for packet in sorted(muxed, key=lambda p: p.dts):
+                out.mux(packet)
+        for packet in sounds:
             out.mux(packet)
         return stats
 
