@@ -18,6 +18,21 @@ from devstack.media_samples import make_tone, make_video
 TERMINAL = {"completed", "failed", "canceled", "expired"}
 
 
+def _forget_cached_settings() -> None:
+    """Settings and AWS clients are read once per process (as once per Lambda container): a second
+    in-process stack in the same test session has another database, moto port and environment."""
+    from prosync import aws, settings
+    from prosync.db.connection import close_all
+    from prosync.webhooks import routes
+    from prosync.workflow import runtime
+
+    settings.api_settings.cache_clear()
+    runtime.settings.cache_clear()
+    routes.settings.cache_clear()
+    aws._client.cache_clear()
+    close_all()
+
+
 @contextmanager
 def live_stack(state_dir: Path | None = None, **env: str) -> Iterator:
     from devstack.localstack import LocalStack
@@ -26,6 +41,7 @@ def live_stack(state_dir: Path | None = None, **env: str) -> Iterator:
     for name in ("DATABASE_URL", "SYNC_API_KEY", "SYNC_API_BASE_URL"):
         os.environ.pop(name, None)
     os.environ.update(env)
+    _forget_cached_settings()
     stack = LocalStack(generation_seconds=1.0, wait_scale=0.02, state_dir=state_dir).start()
     try:
         yield stack
@@ -33,6 +49,7 @@ def live_stack(state_dir: Path | None = None, **env: str) -> Iterator:
         stack.stop()
         for name, value in saved.items():
             os.environ.pop(name, None) if value is None else os.environ.__setitem__(name, value)
+        _forget_cached_settings()
 
 
 def sample_media(folder: Path) -> dict:
