@@ -44,10 +44,15 @@ def subscribe(socket: ClientConnection, job_id: str | None = None, after: int | 
     if after is not None:
         request["after"] = after
     socket.send(json.dumps(request))
-    answer = json.loads(socket.recv(timeout=timeout))
-    if answer.get("type") != "subscribed":
-        raise LiveUnavailable(f"subscribe refused: {answer}")
-    return answer
+    early: list[dict[str, Any]] = []  # on AWS the ack is a route response: a push may overtake it
+    while True:
+        answer = json.loads(socket.recv(timeout=timeout))
+        if "id" in answer:
+            early.append(answer)
+            continue
+        if answer.get("type") != "subscribed":
+            raise LiveUnavailable(f"subscribe refused: {answer}")
+        return {**answer, "early": early}
 
 
 def follow_job(ws_url: str, token: str, job_id: str, on_event: Callable[[dict[str, Any]], None], *,
@@ -68,10 +73,10 @@ def follow_job(ws_url: str, token: str, job_id: str, on_event: Callable[[dict[st
         opened_once = True
         try:
             with socket:
-                subscribe(socket, job_id, last)
+                pending = subscribe(socket, job_id, last)["early"]
                 while time.monotonic() < ends:
                     try:
-                        event = json.loads(socket.recv(timeout=1.0))
+                        event = pending.pop(0) if pending else json.loads(socket.recv(timeout=1.0))
                     except TimeoutError:
                         continue
                     if "id" not in event or (last is not None and event["id"] <= last):

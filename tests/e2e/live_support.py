@@ -79,7 +79,7 @@ class Reader:
     def __init__(self, ws_url: str, token: str, job_id: str | None = None, after: int | None = None):
         self.socket = open_socket(ws_url, token)
         self.ack = subscribe(self.socket, job_id, after)
-        self.messages: list[tuple[float, dict]] = []
+        self.messages: list[tuple[float, dict]] = [(time.time(), e) for e in self.ack["early"]]
         self._thread = threading.Thread(target=self._read, daemon=True)
         self._thread.start()
 
