@@ -140,8 +140,10 @@ class LiveEvents(Construct):
         self.queue.grant_send_messages(self.notifier)
         self.queue.grant_consume_messages(self.webhooks)
         self.dead_letters.grant_send_messages(self.webhooks)
+        # one message per invocation: a receiver that hangs for its whole timeout (10 s) never holds
+        # other deliveries back or runs a batch past the function's timeout; Lambda scales the pollers
         self.webhooks.add_event_source(sources.SqsEventSource(
-            self.queue, batch_size=10, max_batching_window=Duration.seconds(0), report_batch_item_failures=True))
+            self.queue, batch_size=1, report_batch_item_failures=True))
         self.schedule = events.Rule(self, "Schedule", rule_name=f"{config.prefix}-notifier",
                                     description="Run the ProSync notifier (each run loops about a minute)",
                                     schedule=events.Schedule.rate(Duration.minutes(1)))

@@ -51,6 +51,7 @@ def test_queue_has_a_dead_letter_queue_and_both_are_encrypted(synth):
     assert dlq["MessageRetentionPeriod"] == 14 * 86400 and dlq["SqsManagedSseEnabled"]
     (mapping,) = synth.resources("AWS::Lambda::EventSourceMapping").values()
     assert mapping["Properties"]["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
+    assert mapping["Properties"]["BatchSize"] == 1  # a hanging receiver holds back nothing else
 
 
 def test_roles_are_least_privilege(synth):
