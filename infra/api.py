@@ -45,10 +45,12 @@ ACCESS_LOG_FORMAT = {
 
 
 @jsii.implements(apigw.IAccessLogSettings)
-class _AccessLogSettings:
-    def __init__(self, log_group: logs.ILogGroup) -> None:
+class AccessLogSettings:
+    """A stage's access log: JSON lines in `log_group` (the HTTP API's, or the WebSocket API's fields)."""
+
+    def __init__(self, log_group: logs.ILogGroup, fields: dict[str, str] = ACCESS_LOG_FORMAT) -> None:
         self._destination = apigw.LogGroupLogDestination(log_group)
-        self._format = apigw_v1.AccessLogFormat.custom(json.dumps(ACCESS_LOG_FORMAT))
+        self._format = apigw_v1.AccessLogFormat.custom(json.dumps(fields))
 
     @property
     def destination(self) -> apigw.IAccessLogDestination:
@@ -100,7 +102,7 @@ class Api(Construct):
             stage_name="$default",
             auto_deploy=True,
             throttle=apigw.ThrottleSettings(rate_limit=THROTTLE_RATE, burst_limit=THROTTLE_BURST),
-            access_log_settings=_AccessLogSettings(access_logs),
+            access_log_settings=AccessLogSettings(access_logs),
         )
         integration = integrations.HttpLambdaIntegration("ApiIntegration", handler)
         self.routes: dict[str, apigw.HttpRoute] = {}

@@ -16,11 +16,7 @@ outside it as the invoke's answer. So the VPC stays without NAT and without new 
 
 from __future__ import annotations
 
-import json
-
-import jsii
 from aws_cdk import CfnOutput, Duration, Stack
-from aws_cdk import aws_apigateway as apigw_v1
 from aws_cdk import aws_apigatewayv2 as apigw
 from aws_cdk import aws_apigatewayv2_authorizers as authorizers
 from aws_cdk import aws_apigatewayv2_integrations as integrations
@@ -36,6 +32,7 @@ from aws_cdk import aws_sns as sns
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
+from infra.api import AccessLogSettings
 from infra.config import StackConfig
 from infra.database import Database
 from infra.functions import ARCHITECTURE, RUNTIME, _code
@@ -57,21 +54,6 @@ SPECS = {
     "webhooks": (256, 60, False, "ProSync live: deliver signed webhooks (one attempt per message)"),
 }
 MAX_RECEIVES = 20  # the redrive net; the function itself dead-letters after webhook_max_attempts (11)
-
-
-@jsii.implements(apigw.IAccessLogSettings)
-class _AccessLogSettings:
-    def __init__(self, log_group: logs.ILogGroup) -> None:
-        self._destination = apigw.LogGroupLogDestination(log_group)
-        self._format = apigw_v1.AccessLogFormat.custom(json.dumps(WS_ACCESS_LOG_FORMAT))
-
-    @property
-    def destination(self) -> apigw.IAccessLogDestination:
-        return self._destination
-
-    @property
-    def format(self) -> apigw_v1.AccessLogFormat:
-        return self._format
 
 
 class LiveEvents(Construct):
@@ -108,7 +90,7 @@ class LiveEvents(Construct):
         self.stage = apigw.WebSocketStage(
             self, "Stage", web_socket_api=self.api, stage_name=STAGE, auto_deploy=True,
             throttle=apigw.ThrottleSettings(rate_limit=20, burst_limit=50),
-            access_log_settings=_AccessLogSettings(access_logs))
+            access_log_settings=AccessLogSettings(access_logs, WS_ACCESS_LOG_FORMAT))
         self.url = self.stage.url  # wss://…/live
         CfnOutput(self, "WebSocketUrl", value=self.url, description="live job events (?token=<JWT>)")
 
