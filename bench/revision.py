@@ -7,8 +7,8 @@ renders, so its time grows with the seconds it renders, as Sync.so's does). The 
 audio: `prosync.revisions` plans the changed range, cuts the clip from the parent's result (keyframe
 margin, or 0.5 s re-encoded lead when the GOP is long), one generation renders it, and the splice puts
 it back. Billed seconds = the generation's output duration (Sync.so bills the seconds it renders).
-Bar: the revision bills <= 0.3x the full run's seconds. Not measured here: the API and Step Functions
-around it (the revision path is not wired into the workflow yet, see docs/REVISIONS.md).
+Bar: the revision bills <= 0.3x the full run's seconds. The same steps as the workflow's revision path
+(docs/REVISIONS.md), without the API and Step Functions around them (the same for both runs).
 """
 
 from __future__ import annotations

@@ -44,6 +44,7 @@ FUNCTIONS = {
     "prosync-download": "functions.download.handler.lambda_handler",
     "prosync-textremoval": "functions.textremoval.handler.lambda_handler",
     "prosync-textremoval-chunk": "functions.textremoval.handler.lambda_handler",
+    "prosync-revise": "functions.revise.handler.lambda_handler",  # issue 17
 }
 # The placeholders CDK fills with definition_substitutions, and the local function behind each.
 SUBSTITUTIONS = {
@@ -53,6 +54,7 @@ SUBSTITUTIONS = {
     "DownloadFunctionArn": "prosync-download",
     "TextRemovalFunctionArn": "prosync-textremoval",
     "TextRemovalChunkFunctionArn": "prosync-textremoval-chunk",
+    "ReviseFunctionArn": "prosync-revise",
 }
 MOTO_CONFIG = {"stepfunctions": {"execute_state_machine": True}, "lambda": {"use_docker": False}}
 TERMINAL = ("SUCCEEDED", "FAILED", "TIMED_OUT", "ABORTED")

@@ -55,6 +55,7 @@ SPECS = {
         FunctionSpec("poll", 256, 30, False, "ProSync: poll a Sync.so generation"),
         FunctionSpec("download", 1024, 900, False, "ProSync: stream the Sync.so output into S3 results/"),
         FunctionSpec("sweeper", 256, 120, True, "ProSync: expire abandoned jobs, fail stuck ones"),
+        FunctionSpec("revise", 3008, 900, False, "ProSync: cut a revision's clip, splice it back (issue 17)"),
     )
 }
 
@@ -168,6 +169,7 @@ class Functions(Construct):
         self.poll = self._function("poll", {**secret_env, **deadline_env})
         self.download = self._function("download", {**secret_env, **media_env})
         self.sweeper = self._function("sweeper", {**db_env, **media_env})
+        self.revise = self._function("revise", media_env)
 
         for fn in (self.api, self.jobstore, self.migrate, self.sweeper):
             database.grant_connect(fn)
@@ -211,6 +213,11 @@ class Functions(Construct):
         for fn in (self.submit, self.poll, self.download):
             self.sync_secret.grant_read(fn)
 
+        # revise (issue 17): reads the parent's result and the revision's generation (results/), writes the
+        # clip Sync.so gets beside the revision's uploads (submit presigns it there) and the spliced result.
+        self._allow(self.revise, ["s3:GetObject", "s3:PutObject"], [storage.results_arn()])
+        self._allow(self.revise, ["s3:PutObject"], [storage.uploads_arn()])
+
         # sweeper: reads the state of job executions; deletes the uploads of jobs it expires.
         self._allow(self.sweeper, ["states:DescribeExecution"], [executions_arn])
         self._allow_upload_cleanup(self.sweeper, storage)
@@ -222,6 +229,7 @@ class Functions(Construct):
             "submit": self.submit,
             "poll": self.poll,
             "download": self.download,
+            "revise": self.revise,
         }
 
     def _allow(self, fn: lambda_.Function, actions: list[str], resources: list[str]) -> None:

@@ -18,8 +18,8 @@ if TYPE_CHECKING:
     from infra.stack import ProSyncStack
 
 FUNCTION_ROLES = ("ApiRole", "JobstoreRole", "MigrateRole", "SubmitRole", "PollRole", "DownloadRole",
-                  "SweeperRole")
-SYNCHRONOUS_FUNCTIONS = ("Api", "Jobstore", "Migrate", "Submit", "Poll", "Download")
+                  "SweeperRole", "ReviseRole")
+SYNCHRONOUS_FUNCTIONS = ("Api", "Jobstore", "Migrate", "Submit", "Poll", "Download", "Revise")
 
 
 @dataclass(frozen=True)
@@ -71,6 +71,12 @@ def acknowledgements(stack: ProSyncStack) -> list[Ack]:
         "Get/PutObject on the requests/ prefix only: the stored Sync.so request of each attempt, keyed "
         "requests/{job id}/attempt-{n}.json at run time")
     add("Functions/DownloadRole", f"AwsSolutions-IAM5[Resource::{media}/results/*]", results_reason)
+    add("Functions/ReviseRole", f"AwsSolutions-IAM5[Resource::{media}/results/*]",
+        "Get/PutObject on the results/ prefix only: a revision reads its parent's result and its own "
+        "generation and writes the spliced result, keyed by job id at run time (issue 17)")
+    add("Functions/ReviseRole", f"AwsSolutions-IAM5[Resource::{media}/uploads/*]",
+        "PutObject only, on the uploads/ prefix: the revision's clip for Sync.so, written beside the "
+        "revision's uploads (keys generated per user and job) where submit presigns its inputs")
     add(
         "Functions/ApiRole",
         f"AwsSolutions-IAM5[Resource::{executions}]",

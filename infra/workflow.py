@@ -25,6 +25,7 @@ PLACEHOLDERS = {
     "DownloadFunctionArn": "download",
     "TextRemovalFunctionArn": "textremoval",  # issue 16: plan, join, clean up
     "TextRemovalChunkFunctionArn": "textremoval-chunk",  # the Map's chunk worker
+    "ReviseFunctionArn": "revise",  # issue 17: cut a revision's clip, splice it back
 }
 
 

@@ -40,6 +40,8 @@ from prosync.jobs.status import JobStatus
 from prosync.models import (
     HealthResponse, JobList, LimitsResponse, ProSyncProcessRequest, ProSyncProcessResponse, SegmentJobStatus,
     SegmentValidationError)
+from prosync.revisions import api as revisions_api
+from prosync.revisions.api import ProJobReviseRequest, ProJobReviseResponse
 from prosync.routes import PREFIX, WEBHOOK_PATH
 from prosync.settings import WorkflowTimingSettings, api_settings
 from prosync.webhooks import routes as webhook_routes
@@ -147,6 +149,23 @@ def edit_job(
     user = caller()
     logger.append_keys(job_id=str(job_id))
     return api.edit_job(user, job_id, request, repo=repo(), settings=api_settings())
+
+
+@router.post("/sync/pro-job/<job_id>/revise", status_code=201,
+             summary="Revise a completed job: re-do only the changed segments",
+             description="The revised job's segments (unchanged ones as they were) and the new audios (one "
+                         "presigned POST each, as at create); a new job linked to its parent "
+                         "(`parentJobId`) that sends Sync.so only the changed ranges and splices them into "
+                         "the parent's result. 409 unless the parent completed; 422 when nothing changed. "
+                         "Start it with `/start` once its new audios are uploaded.",
+             tags=["jobs"], security=AUTH, responses=_errors(400, 401, 403, 404, 409, 413, 415, 422, 429,
+             ok=(201, "the revision, awaiting its uploads")))
+def revise_job(job_id: UUID, request: ProJobReviseRequest) -> ProJobReviseResponse:
+    user = caller()
+    logger.append_keys(job_id=str(job_id))
+    answer = revisions_api.revise_job(user, job_id, request, repo=repo(), settings=api_settings())
+    metrics.add_metric(name="JobsRevised", unit=MetricUnit.Count, value=1)
+    return answer
 
 
 @router.get("/sync/pro-job/<job_id>/status", summary="A job's status (result URL once completed)",

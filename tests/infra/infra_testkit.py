@@ -32,7 +32,7 @@ EDGE_CONTEXT = {
     "auth_domain_prefix": "prosync-editor",
     "budget_monthly_usd": "150",
 }
-OUR_FUNCTIONS = ("api", "jobstore", "migrate", "submit", "poll", "download", "sweeper")
+OUR_FUNCTIONS = ("api", "jobstore", "migrate", "submit", "poll", "download", "sweeper", "revise")
 VPC_FUNCTIONS = {"api", "jobstore", "migrate", "sweeper"}
 
 

@@ -87,7 +87,8 @@ def test_lambda_errors_only_where_nothing_retries_throttles_everywhere(synth):
     # live events (issue 14): infra/live_events.py alarms on each of its functions' Errors itself
     expected |= {synth.stack.get_logical_id(fn.node.default_child) for fn in synth.stack.live.functions.values()}
     text_removal = {"textremoval", "textremoval-chunk"}  # issue 16: retried by the workflow too
-    assert errors == expected and RETRIED_BY_WORKFLOW == {"jobstore", "submit", "poll", "download", *text_removal}
+    assert errors == expected and RETRIED_BY_WORKFLOW == {"jobstore", "submit", "poll", "download", "revise",
+                                                          *text_removal}
     throttles = {a["Dimensions"][0]["Value"]["Ref"] for a in _find(synth, "AWS/Lambda", "Throttles")}
     assert throttles == {synth.function(name)[0] for name in (*OUR_FUNCTIONS, *text_removal)}
 

@@ -13,9 +13,10 @@ from app import build_app
 # (access logs are the API's and the site bucket's), CFR2 (no web ACL: dev, or prod outside us-east-1)
 # and CFR4 (default certificate allows TLSv1); CDK's BucketDeployment function and role (13).
 # +1 each: the failed-jobs rule's target (a log group) has no dead-letter queue (infra/job_failures.py).
-ACKNOWLEDGEMENT_BUDGET = {"dev": 78, "prod": 74}  # text removal (issue 16): +6; live events (issue 14): +15
+ACKNOWLEDGEMENT_BUDGET = {"dev": 82, "prod": 78}  # text removal (issue 16): +6; live events (issue 14): +15
 # (per live function: X-Ray/ENI Resource::* and no Lambda DLQ (5 + 5), the @connections path, routes
-# authorized at $connect, the schedule tick, the DLQ itself, the SQS source mapping)
+# authorized at $connect, the schedule tick, the DLQ itself, the SQS source mapping); revisions (issue 17):
+# +4 (revise: X-Ray Resource::*, the results/* and uploads/* prefixes, no DLQ)
 PACKS = (AwsSolutionsChecks, ServerlessChecks)
 
 

@@ -243,6 +243,17 @@ class TextRemovalChunks(WireModel):
     total: int
 
 
+class RevisionView(WireModel):
+    """A revision (issue 17): its parent, the ranges re-done, and Sync.so's seconds against a full re-run
+    (`revisionSeconds`: an upper bound until the clip is cut, then the clip's length)."""
+
+    parent_job_id: UUID
+    changed_ranges: list[list[float]]
+    revision_seconds: float
+    full_seconds: float | None = None
+    exact: bool = Field(default=False, description="true once the clip is cut")
+
+
 class SegmentJobStatus(WireModel):
     job_id: UUID
     status: JobStatus
@@ -270,6 +281,8 @@ class SegmentJobStatus(WireModel):
     text_removal: TextRemovalRequest | None = Field(default=None, description="the text removal asked for")
     text_removal_chunks: TextRemovalChunks | None = Field(default=None, description="chunks cleaned so far "
                                                           "(while removing text and after)")
+    parent_job_id: UUID | None = Field(default=None, description="the job this one revises (issue 17)")
+    revision: RevisionView | None = None
 
 
 class JobList(WireModel):

@@ -12,6 +12,7 @@ PROTECTED_ROUTES = [
     ("POST", "/sync/pro-sync-process"),
     ("POST", "/sync/pro-job/{job_id}/start"),
     ("POST", "/sync/pro-job/{job_id}/edit"),
+    ("POST", "/sync/pro-job/{job_id}/revise"),  # issue 17
     ("GET", "/sync/pro-job/{job_id}/status"),
     ("GET", "/sync/pro-jobs"),
     ("POST", "/sync/pro-job/{job_id}/cancel"),

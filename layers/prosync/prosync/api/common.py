@@ -66,8 +66,18 @@ def job_status(job: JobRecord, settings: ApiSettings,
         segments=job.segments_data, output_file_name=job.output_file_name,
         sync_generation_id=job.sync_generation_id, result_url=result_url, output_duration=job.output_duration,
         error=error, created_at=job.created_at, updated_at=job.updated_at, started_at=job.started_at,
-        completed_at=job.completed_at, history=history, **sync, **text,
+        completed_at=job.completed_at, history=history, **sync, **text, **revision_fields(job),
     )
+
+
+def revision_fields(job: JobRecord) -> dict:
+    """A revision's parent and saving (prosync.revisions.api.revision_view)."""
+    if not job.inputs.get("revision"):
+        return {}
+    from prosync.revisions.api import revision_view
+
+    view = revision_view(job.inputs)
+    return {"parent_job_id": view.parent_job_id, "revision": view}
 
 
 def text_removal_fields(job: JobRecord) -> dict:

@@ -38,6 +38,7 @@ from prosync.workflow import callback, polling, queue, textremoval
 from prosync.workflow.errors import DatabaseUnavailable, JobNotFound
 from prosync.workflow.steps import complete_state, submit_request  # noqa: F401 (submit_request: re-exported)
 from prosync.workflow.steps import refused as _refused
+from prosync.revisions.steps import record_revision_clip
 
 MAX_MESSAGE_CHARS = 2000
 log = logging.getLogger("prosync.jobstore")
@@ -151,4 +152,5 @@ ACTIONS: dict[str, Callable[..., dict[str, Any]]] = {
     "mark_failed": mark_failed,
     "mark_removing_text": textremoval.mark_removing_text,
     "text_chunk_done": textremoval.text_chunk_done,
+    "record_revision_clip": record_revision_clip,  # issue 17
 }

@@ -61,6 +61,13 @@ def submit_request(job: JobRecord) -> dict[str, Any]:
     versions = {ref_id: audio["versionId"] for ref_id, audio in audios.items() if audio.get("versionId")}
     if versions:
         request["audioVersionIds"] = versions
+    # issue 17: the revision (null for a job that is none; read by the state machine's Choices), and
+    # once its clip is cut, the clip as the video with the segments in clip time
+    from prosync.revisions.steps import submit_fields
+
+    request.update(submit_fields(job))
+    if request["revision"] and request["revision"]["clip"]:
+        request.pop("videoVersionId", None)
     return request
 
 

@@ -1,0 +1,76 @@
+"""POST /sync/pro-job/{id}/revise through the api handler (issue 17): a new job linked to its completed
+parent, only the changed ranges planned, new audios by presigned POST, started like any job."""
+
+from uuid import UUID
+
+from tests.unit.api.apitest import call
+
+NEW_AUDIO = {"refId": "fresh", "fileName": "fresh.wav", "contentType": "audio/wav", "size": 500_000}
+
+
+def completed_parent(api) -> dict:
+    created = api.create(api.declared())
+    api.upload(created)
+    assert api.start(created.body["jobId"]).status == 202
+    api.db.execute("UPDATE video_jobs SET status = 'completed', result_key = %s WHERE id = %s",
+                   (f"results/{created.body['jobId']}/talk_dubbed.mp4", created.body["jobId"]))
+    return api.status(created.body["jobId"]).body
+
+
+def revise(job_id, body, user="pro"):
+    return call("POST", f"/sync/pro-job/{job_id}/revise", user=user, body=body)
+
+
+def test_a_revision_of_one_segment(api):
+    parent = completed_parent(api)
+    segments = [dict(s) for s in parent["segments"]]
+    segments[1] = {**segments[1], "audioInput": {"refId": "fresh"}}
+    answer = revise(parent["jobId"], {"segments": segments, "audios": [NEW_AUDIO]})
+    assert answer.status == 201, answer.body
+    body = answer.body
+    assert body["parentJobId"] == parent["jobId"] and body["status"] == "awaiting_upload"
+    assert set(body["uploads"]) == {"fresh"}
+    assert body["revision"]["changedRanges"] == [[segments[1]["startTime"], segments[1]["endTime"]]]
+    assert body["revision"]["revisionSeconds"] < body["revision"]["fullSeconds"]
+    job = api.repo.get_job(UUID(body["jobId"]), user_id="pro")
+    revision = job.inputs["revision"]
+    assert revision["parentResultKey"] == f"results/{parent['jobId']}/talk_dubbed.mp4"
+    assert set(job.inputs["audios"]) == {"intro", "fresh"}  # the parent's audio still used, and the new one
+    parent_row = api.repo.get_job(UUID(parent["jobId"]), user_id="pro")
+    assert job.inputs["audios"]["intro"] == parent_row.inputs["audios"]["intro"]
+    status = api.status(body["jobId"]).body
+    assert status["parentJobId"] == parent["jobId"] and status["revision"]["exact"] is False
+    listed = call("GET", "/sync/pro-jobs", user="pro").body["jobs"]
+    assert {(j["jobId"], j.get("parentJobId")) for j in listed} == {(parent["jobId"], None),
+                                                                   (body["jobId"], parent["jobId"])}
+    # its new audio goes up by its presigned POST; start checks every file, the parent's included
+    api.aws.s3.put_object(Bucket=api.aws.bucket, Key=job.inputs["audios"]["fresh"]["key"],
+                          Body=api.media["intro"].read_bytes(), ContentType="audio/wav")
+    started = api.start(body["jobId"])
+    assert started.status == 202, started.body
+    assert api.repo.get_job(UUID(body["jobId"]), user_id="pro").inputs["revision"] == revision
+
+
+def test_nothing_changed_is_422_and_writes_nothing(api):
+    parent = completed_parent(api)
+    answer = revise(parent["jobId"], {"segments": parent["segments"]})
+    assert answer.status == 422 and answer.locs == [["body", "segments"]]
+    assert api.job_rows() == 1
+
+
+def test_only_a_completed_job_of_ones_own(api):
+    created = api.create(api.declared())
+    segments = api.status(created.body["jobId"]).body["segments"]
+    assert revise(created.body["jobId"], {"segments": segments}).status == 409
+    parent = completed_parent(api)
+    assert revise(parent["jobId"], {"segments": segments}, user="other").status == 404
+
+
+def test_revised_segments_are_validated_as_at_create(api):
+    parent = completed_parent(api)
+    segments = [dict(s) for s in parent["segments"]]
+    segments[0] = {**segments[0], "audioInput": {"refId": "nobody"}}
+    answer = revise(parent["jobId"], {"segments": segments})
+    assert answer.status == 422 and ["body", "segments", 0, "audioInput", "refId"] in answer.locs
+    answer = revise(parent["jobId"], {"segments": parent["segments"], "audios": [{**NEW_AUDIO, "size": "1"}]})
+    assert answer.status == 422 and ["body", "audios", 0, "size"] in answer.locs
