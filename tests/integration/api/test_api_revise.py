@@ -74,3 +74,17 @@ def test_revised_segments_are_validated_as_at_create(api):
     assert answer.status == 422 and ["body", "segments", 0, "audioInput", "refId"] in answer.locs
     answer = revise(parent["jobId"], {"segments": parent["segments"], "audios": [{**NEW_AUDIO, "size": "1"}]})
     assert answer.status == 422 and ["body", "audios", 0, "size"] in answer.locs
+
+
+def test_canceling_a_revision_keeps_the_parents_uploads(api):
+    parent = completed_parent(api)
+    segments = [dict(s) for s in parent["segments"]]
+    segments[1] = {**segments[1], "audioInput": {"refId": "fresh"}}
+    answer = revise(parent["jobId"], {"segments": segments, "audios": [NEW_AUDIO]})
+    job = api.repo.get_job(UUID(answer.body["jobId"]), user_id="pro")
+    api.aws.s3.put_object(Bucket=api.aws.bucket, Key=job.inputs["audios"]["fresh"]["key"], Body=b"x",
+                          ContentType="audio/wav")
+    before = set(api.objects())
+    assert api.cancel(answer.body["jobId"]).status == 202
+    gone = before - set(api.objects())
+    assert gone == {job.inputs["audios"]["fresh"]["key"]}  # its own upload only: the parent's stay

@@ -29,7 +29,7 @@ from prosync.models import (
 from prosync.revisions.plan import LEAD, MAX_MARGIN, changed_ranges
 from prosync.settings import ApiSettings
 from prosync.storage.presign import audio_slot, presign_upload, upload_key
-from prosync.validation import check_active_jobs, validate_create
+from prosync.validation import check_active_jobs, check_awaiting_upload, validate_create
 
 
 class ProJobReviseRequest(RequestModel):
@@ -103,7 +103,11 @@ def revise_job(caller: Caller, job_id: UUID, request: ProJobReviseRequest, *, re
     uploads = {ref: presign_upload(bucket=settings.media_bucket, key=entry["key"], content_type=entry["contentType"],
                                    max_bytes=entry["declaredSize"], expires_in=settings.upload_url_expiry_seconds)
                for ref, entry in new.inputs["audios"].items() if ref in new_refs}
-    with repo.user_locked(caller.user_id):
+    with repo.user_locked(caller.user_id):  # the create route's cap on jobs awaiting their uploads
+        expire_after = settings.sweep_expire_after_seconds
+        awaiting, seconds_to_expiry = repo.awaiting_upload(caller.user_id, expire_after)
+        check_awaiting_upload(awaiting, limits, seconds_to_expiry=seconds_to_expiry,
+                              expire_after_seconds=expire_after)
         job, _ = repo.create_job(new)
     return ProJobReviseResponse(job_id=job.id, status=job.status, parent_job_id=parent.id, uploads=uploads,
                                 revision=revision_view(job.inputs))

@@ -27,11 +27,13 @@ MAX_DELETE = 1000  # DeleteObjects takes at most this many per call
 
 
 def upload_keys(job: JobRecord) -> list[str]:
-    """The job's upload keys (never anything outside `uploads/`, whatever the row says)."""
+    """The job's upload keys (never anything outside `uploads/`, whatever the row says), and only those
+    in the job's own folder: a revision (issue 17) reuses its parent's video and audios, which stay."""
     inputs = job.inputs or {}
     entries = [inputs.get("video") or {}, *(inputs.get("audios") or {}).values()]
     keys = [str(e.get("key", "")) for e in entries if isinstance(e, dict)]
-    return [k for k in keys if k.startswith(f"{UPLOAD_PREFIX}/")]
+    keys.append(str((inputs.get("revision") or {}).get("clipKey") or ""))  # a revision's clip for Sync.so
+    return [k for k in keys if k.startswith(f"{UPLOAD_PREFIX}/") and f"/{job.id}/" in k]
 
 
 def upload_versions(s3, bucket: str, keys: list[str]) -> list[dict[str, str]]:
