@@ -73,6 +73,8 @@ def test_a_one_segment_revision_of_a_five_segment_job(local_stack, media, tmp_pa
         fps = float(a.streams.video[0].average_rate)
     outside = [psnr(x, y) for i, (x, y) in enumerate(zip(before, after)) if not 2.4 <= i / fps < 3.4]
     assert min(outside) >= 40, min(outside)
+    print(f"revision billed {billed:.2f} s (parent {asked[-2]['outputDuration']:.2f} s), "
+          f"{len(after)} frames, worst PSNR outside {min(outside):.1f} dB")
     old, new = decode_audio_pcm(tmp_path / "parent.mp4"), decode_audio_pcm(tmp_path / "revised.mp4")
     for (a, b), ref in zip(RANGES, TONES):
         level, freq = tone_profile(new, 8000, a + 0.15, b - 0.15)
