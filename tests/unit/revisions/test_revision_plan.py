@@ -54,3 +54,13 @@ def test_segments_move_into_clip_time():
     assert moved[0]["speaker"]["time"] == pytest.approx(1.2) and "speaker" not in moved[1]  # outside the clip
     with pytest.raises(ValueError):
         to_clip_time(8.0, pieces)
+
+
+def test_a_job_speaker_point_moves_into_the_clip_or_is_left_out():
+    from prosync.revisions.steps import clip_options
+
+    clip = {"pieces": [vars(p) for p in clip_pieces([(3, 5)], [0.0, 2.8], 12.0)]}
+    inside = clip_options({"sync_mode": "loop", "speaker": {"time": 4.0, "x": 0.5, "y": 0.5}}, clip)
+    assert inside == {"sync_mode": "loop", "speaker": {"time": pytest.approx(1.2), "x": 0.5, "y": 0.5}}
+    assert clip_options({"speaker": {"time": 9.0, "x": 0.5, "y": 0.5}}, clip) == {}
+    assert clip_options({"active_speaker_detection": True}, clip) == {"active_speaker_detection": True}

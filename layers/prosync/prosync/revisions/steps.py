@@ -113,5 +113,20 @@ def submit_fields(job) -> dict[str, Any]:
     clip = revision.get("clip")
     fields: dict[str, Any] = {"revision": {**revision, "clip": clip}, "revisionClipNeeded": clip is None}
     if clip:
-        fields.update(videoKey=clip["clipKey"], segments=clip["segments"], videoGeometry=clip["geometry"])
+        fields.update(videoKey=clip["clipKey"], segments=clip["segments"], videoGeometry=clip["geometry"],
+                      options=clip_options(job.options, clip))
     return fields
+
+
+def clip_options(options: dict[str, Any] | None, clip: dict[str, Any]) -> dict[str, Any]:
+    """The job's options for the clip: a job-level speaker point moves into clip time when its frame is
+    in the clip; otherwise it is left out (Sync.so's default then picks the face)."""
+    options = dict(options or {})
+    point = options.get("speaker")
+    if point:
+        try:
+            options["speaker"] = {**point, "time": plan.to_clip_time(point["time"],
+                                                                       [plan.Piece(**p) for p in clip["pieces"]])}
+        except ValueError:
+            options.pop("speaker")
+    return options
