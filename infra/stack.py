@@ -79,7 +79,8 @@ class ProSyncStack(Stack):
             )
             self.storage.allow_browser_origins([self.hosting.origin])
             self.auth = Auth(self, "Auth", config=config, api=self.api, site_url=self.hosting.url)
-            self.hosting.publish(self.auth.page_config)
+            # the page follows jobs on the live events' WebSocket API; its URL exists only at deploy
+            self.hosting.publish({**self.auth.page_config, "wsUrl": self.live.url})
         self.monitoring = Monitoring(
             self,
             "Monitoring",

@@ -21,6 +21,10 @@ import { el } from "./dom.js";
 const CONFIG = "auth-config.json";
 const LIBRARY = "vendor/oidc-client-ts/oidc-client-ts.min.js";
 
+// The deployment's auth-config.json once read (null before, or without one): web/live.js takes the
+// live events' WebSocket URL (`wsUrl`, a deploy-time value) from it.
+export let deployedConfig = null;
+
 // null without a sign-in configuration; else {token()}, the current access token ("" when signed out).
 // `account`: the element the sign-in control goes in; `onChange()`: after signing out or in.
 export async function startSignIn(account, onChange) {
@@ -29,6 +33,7 @@ export async function startSignIn(account, onChange) {
   const ui = control(account);
   try {
     const config = await response.json();
+    deployedConfig = config;
     if (!config.authority || !config.clientId) throw new Error(`${CONFIG} must name an authority and a clientId`);
     return await session(config, await library(), ui, onChange);
   } catch (err) {

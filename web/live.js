@@ -1,18 +1,26 @@
 // Live job events over the WebSocket API (issue 14): a job's every status, stage and progress change
 // as it happens, each with its event id; a dropped socket is reopened and resumes after the last id
 // seen, so nothing is missed or shown twice. The URL is index.html's `prosync-ws-url` tag (the local
-// gateway fills it in); without one, or when no socket opens at all, the caller polls instead.
+// gateway fills it in) or, on a deployed stack, `wsUrl` of the auth-config.json served beside the page
+// (a deploy-time value); without either, or when no socket opens at all, the caller polls instead.
+
+import { deployedConfig } from "./auth.js";
 
 const TERMINAL = ["completed", "failed", "canceled", "expired"];
 
-export function liveUrl() {
-  const tag = document.querySelector('meta[name="prosync-ws-url"]');
+function asSocketUrl(text) {
   try {
-    const url = new URL(tag ? tag.content.trim() : "");
+    const url = new URL(text || "");
     return url.protocol === "wss:" || url.protocol === "ws:" ? url : null;
   } catch {
     return null;
   }
+}
+
+export function liveUrl() {
+  const tag = document.querySelector('meta[name="prosync-ws-url"]');
+  const wsUrl = deployedConfig && typeof deployedConfig.wsUrl === "string" ? deployedConfig.wsUrl : "";
+  return asSocketUrl(tag ? tag.content.trim() : "") || asSocketUrl(wsUrl);
 }
 
 // Resolves true when the job ended (its terminal event came), false when live events are unavailable

@@ -28,6 +28,10 @@ DEPLOYED_STORAGE_ORIGINS = ("https://*.amazonaws.com",)
 # Cognito's managed login (token and revocation endpoints) for the page's sign-in; its authority,
 # cognito-idp.<region>.amazonaws.com (discovery, JWKS), is within the storage wildcard above
 DEPLOYED_AUTH_ORIGINS = ("https://*.amazoncognito.com",)
+# The live events' WebSocket API (wss://<id>.execute-api.<region>.amazonaws.com) of a deployed stack:
+# its URL is a deploy-time value, so the page reads it from auth-config.json and the policy allows it
+# by the same wildcard as the storage; the local gateway names its own ws:// URL instead (`live_url`)
+DEPLOYED_LIVE_ORIGINS = ("wss://*.amazonaws.com",)
 # The one inline style the page allows, by hash: the <style> wavesurfer.js 7.12.12 (web/vendor, the
 # timeline) puts in its shadow root, at the page's waveform height (64 px). A hash allows exactly that
 # text and nothing else (no 'unsafe-inline'); tests/unit/web/test_vendor.py recomputes it from the
@@ -50,6 +54,7 @@ class WebSecurity:
     # authority (discovery, JWKS) and the token/revocation endpoints' host (Cognito's domain)
     auth_origins: tuple[str, ...] = DEPLOYED_AUTH_ORIGINS
     live_url: str = ""  # ws(s):// of the live events' WebSocket API: the page's tag, and connect-src
+    live_origins: tuple[str, ...] = DEPLOYED_LIVE_ORIGINS  # a deployed stack's WebSocket API
 
     @classmethod
     def local(
@@ -62,6 +67,7 @@ class WebSecurity:
             tuple(origin_of(u) for u in api_origins),
             (origin_of(storage_url),),
             tuple(dict.fromkeys(origin_of(u) for u in auth_origins)),
+            live_origins=(),
         )
 
     def policy(self) -> str:
@@ -73,7 +79,7 @@ class WebSecurity:
             "img-src": ["'self'", "data:"],
             "media-src": ["'self'", "blob:", *self.storage_origins],
             "connect-src": ["'self'", *self.api_origins, *self.storage_origins, *self.auth_origins,
-                            *([_ws_origin(self.live_url)] if self.live_url else [])],
+                            *self.live_origins, *([_ws_origin(self.live_url)] if self.live_url else [])],
             "object-src": ["'none'"],
             "base-uri": ["'none'"],
             "form-action": ["'self'"],

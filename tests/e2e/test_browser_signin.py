@@ -27,6 +27,7 @@ pytestmark = pytest.mark.browser
 
 WEB_DIR = Path(__file__).resolve().parents[2] / "web"
 CLIENT_ID = "prosync-web"
+DEPLOYED_WS_URL = "wss://abc123.execute-api.eu-west-1.amazonaws.com/live"  # as infra/stack.py deploys it
 TTL = 65  # oidc-client-ts renews 60 s before expiry: a refresh ~5 s after each token
 
 
@@ -61,9 +62,9 @@ def deployed_page(request, db, tmp_path, monkeypatch):
     if request.param == "infra":
         config.update(redirectUri=page, postLogoutRedirectUri=page, scopes=["openid", "email", "profile"],
                       revocationEndpoint=f"{provider.issuer}/oauth2/revoke", responseType="code", pkce="S256",
-                      cliRedirectUris=["http://localhost:8765/callback"])
+                      cliRedirectUris=["http://localhost:8765/callback"], wsUrl=DEPLOYED_WS_URL)
     (web / "auth-config.json").write_text(json.dumps(config))
-    yield SimpleNamespace(provider=provider, page=page, claims_seen=claims_seen, gateway=gateway)
+    yield SimpleNamespace(provider=provider, page=page, claims_seen=claims_seen, gateway=gateway, config=config)
     gateway.stop()
     provider.stop()
     api_settings.cache_clear()
@@ -106,6 +107,9 @@ def test_sign_in_refresh_and_sign_out(browser, deployed_page):  # noqa: F811
         assert exchanged["grant_type"] == "authorization_code" and exchanged["code_verifier"]
         assert browser.evaluate("location.href") == f"{page}?poll=300"  # code and state gone, place kept
         browser.screenshot(ARTIFACTS / "browser-signed-in.png")
+        # a deployed page follows jobs on the stack's WebSocket API, named by auth-config.json
+        live_url = browser.evaluate("import('./live.js').then((m) => String(m.liveUrl()))")
+        assert live_url == (DEPLOYED_WS_URL if "wsUrl" in deployed_page.config else "null")
 
         user = stored_user(browser)
         assert user["access_token"] and user["refresh_token"] and user["id_token"]

@@ -6,6 +6,8 @@ us-east-1 with the in-stack Cognito pool, a custom domain, WAF and a budget.
 
 from __future__ import annotations
 
+import json
+
 import pytest
 from infra_testkit import CERTIFICATE_ARN as CERT
 from infra_testkit import PROD_CONTEXT, render, synthesize
@@ -210,3 +212,12 @@ def test_a_given_web_acl_is_attached(tmp_path):
 def test_config_refuses_inconsistent_web_settings(kwargs):
     with pytest.raises(ValueError):
         StackConfig(**kwargs)
+
+
+def test_the_deployed_page_config_names_the_live_events_socket(synth):
+    # the WebSocket API's URL exists only at deploy: it goes into auth-config.json (a deploy-time
+    # marker of the BucketDeployment), where web/live.js reads it; the page's CSP allows wss to AWS
+    (deploy,) = synth.resources("Custom::CDKBucketDeployment").values()
+    markers = json.dumps(deploy["Properties"].get("SourceMarkers"))
+    assert synth.logical_id(synth.stack.live.api) in markers, markers
+    assert "wss://*.amazonaws.com" in synth.stack.hosting.csp.split("connect-src", 1)[1].split(";")[0]
