@@ -48,6 +48,16 @@ export class History {
       link,
       el("span", { class: `badge ${job.status}` }, job.status.replace("_", " ")),
       el("time", { datetime: when.toISOString(), class: "muted" }, when.toLocaleString()),
+      ...this.parentOf(job),
       ...(result ? [el("a", { href: result.href, download: "", class: "download", "aria-label": `download ${label}` }, "download")] : []));
+  }
+
+  // A revision (issue 17): a link to the job it revises, and Sync.so's seconds against a full re-run.
+  parentOf(job) {
+    if (!job.parentJobId) return [];
+    const r = job.revision || {};
+    const seconds = r.fullSeconds ? ` · ${r.revisionSeconds} of ${Number(r.fullSeconds).toFixed(1)} s re-rendered` : "";
+    return [el("a", { href: `#job=${encodeURIComponent(job.parentJobId)}`, class: "muted parent" },
+      `revision of ${job.parentJobId.slice(0, 8)}${seconds}`)];
   }
 }

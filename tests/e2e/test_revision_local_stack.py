@@ -16,6 +16,7 @@ from rich.console import Console
 from devstack.client import ProSyncClient, build_request
 from devstack.media_samples import decode_audio_pcm, make_tone, tone_profile
 from devstack.progress import run_job
+from tests.e2e.test_browser import browser  # noqa: F401
 
 TONES = {"t0": 330.0, "t1": 440.0, "t2": 550.0, "t3": 660.0, "t4": 770.0}
 RANGES = [(0.2, 1.0), (1.2, 2.0), (2.4, 3.4), (3.6, 4.6), (4.8, 5.8)]
@@ -32,7 +33,7 @@ def psnr(a, b) -> float:
     return math.inf if mse == 0 else 10 * math.log10(255 ** 2 / mse)
 
 
-def test_a_one_segment_revision_of_a_five_segment_job(local_stack, media, tmp_path):
+def test_a_one_segment_revision_of_a_five_segment_job(local_stack, media, tmp_path, browser):  # noqa: F811
     audios = {ref: make_tone(tmp_path / f"{ref}.wav", 1.0, f) for ref, f in TONES.items()}
     segments = [{"startTime": a, "endTime": b, "audioInput": {"refId": ref}} for (a, b), ref in zip(RANGES, TONES)]
     request = build_request(media["video"], audios, segments, model="lipsync-2-pro",
@@ -82,3 +83,12 @@ def test_a_one_segment_revision_of_a_five_segment_job(local_stack, media, tmp_pa
         assert level > 1000 and abs(freq - expected) < expected * 0.05, (ref, level, freq)
         if ref != "t2":
             assert (level, freq) == tone_profile(old, 8000, a + 0.15, b - 0.15)  # the parent's packets
+
+    # the page's history shows the chain: the revision's row links to its parent, with the saving
+    browser.goto(f"{local_stack.url}/?poll=300")
+    browser.wait_for("document.querySelector('#limits').textContent.includes('Tier pro')", timeout=20)
+    browser.wait_for(f"!!document.querySelector('#history-list li[data-job=\"{answer['jobId']}\"] a.parent')",
+                     timeout=20)
+    shown = browser.evaluate(f"document.querySelector('#history-list li[data-job=\"{answer['jobId']}\"] a.parent')"
+                             ".textContent")
+    assert shown.startswith(f"revision of {parent.job_id[:8]}") and "re-rendered" in shown, shown
