@@ -91,8 +91,12 @@ def test_one_segment_revision_sends_only_its_clip(jobs, emulator, tmp_path):
             assert tone_profile(new, 8000, s + 0.1, e - 0.1) == tone_profile(old, 8000, s + 0.1, e - 0.1) or \
                 abs(tone_profile(new, 8000, s + 0.1, e - 0.1)[1] - tone_profile(old, 8000, s + 0.1, e - 0.1)[1]) < 5
 
-    listed = jobs.repo.get_job(uuid.UUID(revision_id))
-    assert listed.inputs["revision"]["parentJobId"] == parent_id
+    from prosync.api.common import job_status
+
+    shown = job_status(job, api_settings())
+    assert str(shown.parent_job_id) == parent_id and shown.revision.exact
+    assert shown.revision.revision_seconds == clip["seconds"] < shown.revision.full_seconds
+    assert shown.estimated_cost.media_seconds == clip["seconds"]  # Sync.so's estimate is the clip's
 
 
 def test_a_failed_revision_leaves_the_parent_untouched(jobs, emulator, tmp_path):

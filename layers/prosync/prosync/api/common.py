@@ -108,8 +108,9 @@ def sync_fields(job: JobRecord, queue_position: int | None) -> dict:
     if isinstance(cost, dict) and cost.get("usd") is not None:
         from prosync.workflow.polling import media_seconds
 
-        fields["estimated_cost"] = EstimatedCost(usd=cost["usd"], model=job.model,
-                                                 media_seconds=media_seconds(job.inputs, job.segments_data))
+        clip = (job.inputs.get("revision") or {}).get("clip")  # a revision renders only its clip (issue 17)
+        seconds = clip["seconds"] if clip else media_seconds(job.inputs, job.segments_data)
+        fields["estimated_cost"] = EstimatedCost(usd=cost["usd"], model=job.model, media_seconds=seconds)
     return fields
 
 
