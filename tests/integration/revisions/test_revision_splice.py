@@ -123,3 +123,36 @@ def test_one_segment_revision(parent, max_margin):
             assert level > 3000 and abs(freq - 1200) < 40, (level, freq)
         else:
             assert tone_profile(new, rate, s + 0.1, e - 0.1) == pytest.approx(tone_profile(old, rate, s + 0.1, e - 0.1), rel=0.02)
+
+
+def test_two_ranges_in_one_clip(parent):
+    """Two segments revised: one clip holds both pieces end to end, one generation renders it."""
+    folder = parent["folder"]
+    revised = [dict(s) for s in parent["segments"]]
+    for i in (1, 3):
+        revised[i] = {**revised[i], "audioInput": {"refId": "fresh"}}
+    ranges = plan.changed_ranges(parent["segments"], revised)
+    assert ranges == [(2.0, 3.6), (6.0, 7.6)]
+    keys, duration = keyframes(parent["result"])
+    pieces = plan.clip_pieces(ranges, keys, duration)
+    clip = folder / "clip-two.mp4"
+    clip_seconds = cut_clip(parent["result"], pieces, clip)
+    assert clip_seconds == pytest.approx(sum(p.length for p in pieces), abs=0.05)
+    segments = plan.clip_segments(revised, ranges, pieces)
+    generation = folder / "generation-two.mp4"
+    write_output(clip, Fraction(FPS), clip_seconds,
+                 [Placement(s["startTime"], s["endTime"], parent["new"]) for s in segments], generation)
+    out = folder / "revised-two.mp4"
+    stats = splice(parent["result"], generation, pieces, ranges, out)
+    assert stats["framesReplaced"] == 2 * round(1.6 * FPS)
+    before, after = frames_of(parent["result"]), frames_of(out)
+    assert len(after) == len(before)
+    inside = lambda t: any(a <= t < b for a, b in ranges)  # noqa: E731
+    assert min(psnr(x, y) for i, (x, y) in enumerate(zip(before, after)) if not inside(i / FPS)) >= 40
+    old, new = decode_audio_pcm(parent["result"]), decode_audio_pcm(out)
+    for (s, e), f in zip(SEGMENTS, TONES):
+        level, freq = tone_profile(new, 8000, s + 0.2, e - 0.2)
+        if (s, e) in ranges:
+            assert level > 3000 and abs(freq - 1200) < 40, (s, level, freq)
+        else:
+            assert (level, freq) == pytest.approx(tone_profile(old, 8000, s + 0.2, e - 0.2), rel=0.02)
