@@ -28,6 +28,7 @@ BENCHES = {
     "textremoval": "bench.text_removal",
     "live": "bench.live_events",  # issue 14: job event -> WebSocket / webhook vs the status poll
     "revision": "bench.revision",  # issue 17: one-segment revision vs a full re-run (Sync.so seconds, wall)
+    "page": "bench.page_load",  # issue 13: the editor page's time to interactive (Chromium, local stack)
 }
 DEFAULT_OUT = Path(__file__).parent / "results" / "latest.json"
 console = Console(width=None if sys.stdout.isatty() else 160)
