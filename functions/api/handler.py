@@ -160,10 +160,15 @@ def edit_job(
                          "Start it with `/start` once its new audios are uploaded.",
              tags=["jobs"], security=AUTH, responses=_errors(400, 401, 403, 404, 409, 413, 415, 422, 429,
              ok=(201, "the revision, awaiting its uploads")))
-def revise_job(job_id: UUID, request: ProJobReviseRequest) -> ProJobReviseResponse:
+def revise_job(
+    job_id: UUID, request: ProJobReviseRequest,
+    idempotency_key: Annotated[str | None, Header(
+        alias="Idempotency-Key", description="a retry with the same key returns the same revision")] = None,
+) -> ProJobReviseResponse:
     user = caller()
     logger.append_keys(job_id=str(job_id))
-    answer = revisions_api.revise_job(user, job_id, request, repo=repo(), settings=api_settings())
+    answer = revisions_api.revise_job(user, job_id, request, repo=repo(), settings=api_settings(),
+                                      idempotency_key=idempotency_key)
     metrics.add_metric(name="JobsRevised", unit=MetricUnit.Count, value=1)
     return answer
 

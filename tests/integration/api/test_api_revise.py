@@ -88,3 +88,51 @@ def test_canceling_a_revision_keeps_the_parents_uploads(api):
     assert api.cancel(answer.body["jobId"]).status == 202
     gone = before - set(api.objects())
     assert gone == {job.inputs["audios"]["fresh"]["key"]}  # its own upload only: the parent's stay
+
+
+def test_idempotency_key_returns_the_same_revision(api):
+    parent = completed_parent(api)
+    segments = [dict(s) for s in parent["segments"]]
+    segments[1] = {**segments[1], "audioInput": {"refId": "fresh"}}
+    body = {"segments": segments, "audios": [NEW_AUDIO]}
+    key = {"Idempotency-Key": "revise-1"}
+    first = call("POST", f"/sync/pro-job/{parent['jobId']}/revise", user="pro", body=body, headers=key)
+    second = call("POST", f"/sync/pro-job/{parent['jobId']}/revise", user="pro", body=body, headers=key)
+    assert first.status == second.status == 201, second.body
+    assert second.body["jobId"] == first.body["jobId"] and api.job_rows() == 2  # the parent and one revision
+    assert set(second.body["uploads"]) == {"fresh"}
+    assert second.body["uploads"]["fresh"]["key"] == first.body["uploads"]["fresh"]["key"]
+    assert second.body["parentJobId"] == parent["jobId"] and second.body["revision"] == first.body["revision"]
+    # another user's same key is their own
+    assert call("POST", f"/sync/pro-job/{parent['jobId']}/revise", user="other", body=body,
+                headers=key).status == 404
+    # started: the same job, without upload POSTs
+    job = api.repo.get_job(UUID(first.body["jobId"]), user_id="pro")
+    api.aws.s3.put_object(Bucket=api.aws.bucket, Key=job.inputs["audios"]["fresh"]["key"],
+                          Body=api.media["intro"].read_bytes(), ContentType="audio/wav")
+    assert api.start(first.body["jobId"]).status == 202
+    replay = call("POST", f"/sync/pro-job/{parent['jobId']}/revise", user="pro", body=body, headers=key)
+    assert replay.status == 201, replay.body
+    assert replay.body["jobId"] == first.body["jobId"] and replay.body["status"] == "queued"
+    assert replay.body["uploads"] is None and api.job_rows() == 2
+
+
+def test_idempotency_key_reused_for_another_revision_is_refused(api):
+    parent = completed_parent(api)
+    segments = [dict(s) for s in parent["segments"]]
+    changed = [segments[0], {**segments[1], "audioInput": {"refId": "fresh"}}]
+    key = {"Idempotency-Key": "revise-2"}
+    url = f"/sync/pro-job/{parent['jobId']}/revise"
+    assert call("POST", url, user="pro", body={"segments": changed, "audios": [NEW_AUDIO]},
+                headers=key).status == 201
+    other = call("POST", url, user="pro", body={"segments": segments[1:]}, headers=key)
+    assert other.status == 422 and other.code == "idempotency_key_reused"
+    assert other.locs == [["header", "Idempotency-Key"]] and api.job_rows() == 2
+    # a key used at create is not a revision's
+    assert api.create(key="created-1").status == 201
+    used = call("POST", url, user="pro", body={"segments": changed, "audios": [NEW_AUDIO]},
+                headers={"Idempotency-Key": "created-1"})
+    assert used.status == 422 and used.code == "idempotency_key_reused" and api.job_rows() == 3
+    bad = call("POST", url, user="pro", body={"segments": changed, "audios": [NEW_AUDIO]},
+               headers={"Idempotency-Key": "has space"})
+    assert bad.status == 422 and bad.locs == [["header", "Idempotency-Key"]]

@@ -19,7 +19,8 @@ from uuid import UUID, uuid4
 from pydantic import Field
 
 from prosync.api.common import Caller, owned_job
-from prosync.db.records import NewJob
+from prosync.api.create import IDEMPOTENCY_KEY
+from prosync.db.records import JobRecord, NewJob
 from prosync.db.repository import JobRepository
 from prosync.errors import IllegalState, ValidationFailed
 from prosync.jobs.status import JobStatus
@@ -45,7 +46,9 @@ class ProJobReviseResponse(WireModel):
     job_id: UUID
     status: JobStatus
     parent_job_id: UUID
-    uploads: dict[str, UploadTarget] = Field(description="one presigned POST per new audio, by refId")
+    uploads: dict[str, UploadTarget] | None = Field(description="one presigned POST per new audio, by "
+                                                    "refId; null when an Idempotency-Key replay finds the "
+                                                    "revision already started")
     revision: RevisionView
 
 
@@ -55,7 +58,13 @@ def _declared(entry: dict[str, Any]) -> dict[str, Any]:
 
 
 def revise_job(caller: Caller, job_id: UUID, request: ProJobReviseRequest, *, repo: JobRepository,
-               settings: ApiSettings) -> ProJobReviseResponse:
+               settings: ApiSettings, idempotency_key: str | None = None) -> ProJobReviseResponse:
+    """The revision job. With an `Idempotency-Key` already used by this caller, as at create: the same
+    request gets the same revision (fresh presigned POSTs while it awaits its uploads), another request
+    (or another parent, or a key used at create) 422 `idempotency_key_reused`."""
+    if idempotency_key is not None and not IDEMPOTENCY_KEY.fullmatch(idempotency_key):
+        raise ValidationFailed.at(["header", "Idempotency-Key"], "Idempotency-Key must be 1-255 printable "
+                                  "ASCII characters without spaces")
     parent = owned_job(repo, caller, job_id)
     if parent.status is not JobStatus.COMPLETED or not parent.result_key:
         raise IllegalState(f"the job is {parent.status.value}; only a completed job can be revised")
@@ -81,7 +90,6 @@ def revise_job(caller: Caller, job_id: UUID, request: ProJobReviseRequest, *, re
     if not ranges:
         raise ValidationFailed.at(["body", "segments"], "nothing changed: give a segment a new audio, crop, "
                                   "range or speaker, remove one, add one, or upload an audio again")
-    check_active_jobs(repo.count_active(caller.user_id), limits)
     new_id = uuid4()
 
     def file(ref: str, audio: AudioInputRequest) -> dict[str, Any]:
@@ -99,17 +107,60 @@ def revise_job(caller: Caller, job_id: UUID, request: ProJobReviseRequest, *, re
                          "audios": {**reused, **{a.ref_id: file(a.ref_id, a) for a in request.audios}},
                          "revision": revision},
                  options=whole.options.model_dump(exclude_none=True), model=parent.model,
-                 output_file_name=parent.output_file_name)
-    uploads = {ref: presign_upload(bucket=settings.media_bucket, key=entry["key"], content_type=entry["contentType"],
-                                   max_bytes=entry["declaredSize"], expires_in=settings.upload_url_expiry_seconds)
-               for ref, entry in new.inputs["audios"].items() if ref in new_refs}
+                 output_file_name=parent.output_file_name, idempotency_key=idempotency_key)
+    if idempotency_key is not None:
+        existing = repo.find_by_idempotency_key(caller.user_id, idempotency_key)
+        if existing is not None:
+            return _replay(existing, new, settings)
+    check_active_jobs(repo.count_active(caller.user_id), limits)
+    uploads = _presign_new(new.inputs, settings)
     with repo.user_locked(caller.user_id):  # the create route's cap on jobs awaiting their uploads
+        if idempotency_key is not None:  # the same key's request that held the lock may have made it
+            existing = repo.find_by_idempotency_key(caller.user_id, idempotency_key)
+            if existing is not None:
+                return _replay(existing, new, settings)
         expire_after = settings.sweep_expire_after_seconds
         awaiting, seconds_to_expiry = repo.awaiting_upload(caller.user_id, expire_after)
         check_awaiting_upload(awaiting, limits, seconds_to_expiry=seconds_to_expiry,
                               expire_after_seconds=expire_after)
-        job, _ = repo.create_job(new)
+        job, created = repo.create_job(new)
+    if not created:  # a concurrent request with the same key won the insert
+        return _replay(job, new, settings)
     return ProJobReviseResponse(job_id=job.id, status=job.status, parent_job_id=parent.id, uploads=uploads,
+                                revision=revision_view(job.inputs))
+
+
+def _presign_new(inputs: dict[str, Any], settings: ApiSettings) -> dict[str, UploadTarget]:
+    """One presigned POST per new audio (the parent's reused audios stay as uploaded)."""
+    new_refs = set(inputs["revision"]["newRefs"])
+    return {ref: presign_upload(bucket=settings.media_bucket, key=entry["key"], content_type=entry["contentType"],
+                                max_bytes=entry["declaredSize"], expires_in=settings.upload_url_expiry_seconds)
+            for ref, entry in inputs["audios"].items() if ref in new_refs}
+
+
+def _fingerprint(job: JobRecord | NewJob) -> dict[str, Any] | None:
+    """What makes two revise requests the same one: the parent, the segments, the options and the new
+    audios as declared (their keys hold the job id, so not those). None for a job that is no revision."""
+    revision = job.inputs.get("revision")
+    if not revision:
+        return None
+    new_refs = set(revision["newRefs"])
+    return {"parent": revision["parentJobId"], "segments": job.segments_data, "options": job.options,
+            "model": job.model, "newRefs": sorted(new_refs),
+            "audios": {ref: (e["fileName"], e["contentType"], e.get("declaredSize", e.get("size")))
+                       for ref, e in job.inputs["audios"].items() if ref in new_refs}}
+
+
+def _replay(job: JobRecord, new: NewJob, settings: ApiSettings) -> ProJobReviseResponse:
+    """The revision an Idempotency-Key already made, when the request is the same one (as create's
+    replay: fresh presigned POSTs only while it awaits its uploads)."""
+    stored = _fingerprint(job)
+    if stored is None or stored != _fingerprint(new):
+        raise ValidationFailed.at(["header", "Idempotency-Key"], "this Idempotency-Key was used for a "
+                                  "different request", code="idempotency_key_reused")
+    uploads = _presign_new(job.inputs, settings) if job.status is JobStatus.AWAITING_UPLOAD else None
+    return ProJobReviseResponse(job_id=job.id, status=job.status,
+                                parent_job_id=UUID(job.inputs["revision"]["parentJobId"]), uploads=uploads,
                                 revision=revision_view(job.inputs))
 
 
