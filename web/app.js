@@ -86,7 +86,9 @@ async function loadLimits() {
   const x = limits.limits;
   out.textContent = `Tier ${limits.tier}: up to ${x.maxSegments} segments, video ≤ ${mib(x.maxVideoBytes)}, ` +
     `each audio ≤ ${mib(x.maxAudioBytes)}, ≤ ${x.maxSpeechSecondsPerSegment} s of speech per segment, ` +
-    `active jobs ${limits.activeJobs}/${x.maxActiveJobs}.`;
+    `≤ ${x.maxTextRegions} text regions, active jobs ${limits.activeJobs}/${x.maxActiveJobs}.`;
+  form.maxTextRegions = x.maxTextRegions;
+  preview.text.render();
   form.setMaxSegments(x.maxSegments);
 }
 
@@ -104,7 +106,8 @@ function updateSubmit() {
 }
 
 function problems() {
-  const state = { video: form.video, audios: form.audios, segments: form.segments, options: form.options() };
+  const state = { video: form.video, audios: form.audios, segments: form.segments, options: form.options(),
+                  textRemoval: form.textRemoval && form.textRemoval.request() };
   return check(state, limits, { newJob: !reusable() });
 }
 

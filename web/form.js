@@ -251,8 +251,10 @@ export class JobForm {
   createRequest() {
     const declare = (file, kind, extra = {}) => ({ fileName: file.name, contentType: contentType(file, kind),
                                                    size: file.size, ...extra });
+    const textRemoval = this.textRemoval && this.textRemoval.request();  // textregions.js
     return { ...this.editRequest(), video: declare(this.video.file, VIDEO),
-             audios: this.audios.map((a) => declare(a.file, AUDIO, { refId: a.refId })) };
+             audios: this.audios.map((a) => declare(a.file, AUDIO, { refId: a.refId })),
+             ...(textRemoval ? { textRemoval } : {}) };
   }
 
   // The files a job's uploads hold: the same signature means the same uploads can serve.

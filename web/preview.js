@@ -7,6 +7,7 @@
 import { el } from "./dom.js";
 import { FALLBACK_FPS, timecode } from "./media.js";
 import { SpeakerPicker } from "./speaker.js";
+import { TextRegions } from "./textregions.js";
 import { Timeline } from "./timeline.js";
 
 const $ = (sel) => document.querySelector(sel);
@@ -31,6 +32,7 @@ export class Preview {
     form.onChangeHooks = [() => this.refreshSegments(), ...(form.onChangeHooks || [])];
     this.timeline = new Timeline(form, this.video, () => this.chosen());
     this.speaker = new SpeakerPicker(this);  // a click on a face (issue 17)
+    this.text = new TextRegions(this);  // boxes drawn over burnt-in text (issue 16)
   }
 
   get fps() { return (this.form.video && this.form.video.fps) || FALLBACK_FPS; }
@@ -66,6 +68,7 @@ export class Preview {
 
   key(e) {
     if (e.target.closest("select, button") && e.key === " ") return;  // their own space
+    if (e.target.closest("#text-removal")) return;  // its inputs take their own keys
     const k = e.key.length === 1 ? e.key.toLowerCase() : e.key;
     const seg = this.chosen(), at = this.snap(this.video.currentTime);
     const actions = {

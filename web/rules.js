@@ -3,6 +3,8 @@
 // is sent. Messages use the server's wording, with rows numbered as the page shows them (1-based).
 // Each problem is {loc: [...wire path], msg}; at most one per field.
 
+import { checkTextRemoval } from "./textregions.js";
+
 export const VIDEO = { label: "MP4, MOV, WebM or AVI", types: { mp4: "video/mp4", mov: "video/quicktime",
   webm: "video/webm", avi: "video/x-msvideo" } };
 export const AUDIO = { label: "WAV, MP3, OGG, FLAC, M4A or AAC", types: { wav: "audio/wav", mp3: "audio/mpeg",
@@ -18,7 +20,8 @@ export const mib = (bytes) => `${(bytes / MiB).toFixed(bytes < 10 * MiB ? 1 : 0)
 const g = (x) => String(Math.round(x * 1000) / 1000);  // Python's :g for our ranges
 
 // state: {video: {file, duration}, audios: [{key, refId, file, duration}], segments: [{start, end,
-// audio (key or null), audioRemoved, cropStart, cropEnd}], options: {temperature, outputName}};
+// audio (key or null), audioRemoved, cropStart, cropEnd}], options: {temperature, outputName},
+// textRemoval: the wire object or null (textregions.js)};
 // limits: the answer of GET /sync/limits. Returns the problems, form-level ones with loc [].
 export function check(state, limits, { newJob = true } = {}) {
   const found = new Map();  // loc text -> problem: the first problem of a field wins
@@ -40,6 +43,7 @@ export function check(state, limits, { newJob = true } = {}) {
   checkFiles(state, x, add);
   checkSegments(state, x, add);
   checkOptions(state, add);
+  checkTextRemoval(state.textRemoval, x, state.video && state.video.duration, add);
   return [...found.values()];
 }
 
