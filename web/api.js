@@ -42,6 +42,10 @@ export class Api {
     return this.call("POST", "/sync/pro-sync-process", request, { "idempotency-key": idempotencyKey });
   }
   edit(jobId, request) { return this.call("POST", `/sync/pro-job/${encodeURIComponent(jobId)}/edit`, request); }
+  revise(jobId, request, idempotencyKey) {  // a completed job's revision (issue 17)
+    return this.call("POST", `/sync/pro-job/${encodeURIComponent(jobId)}/revise`, request,
+                     { "idempotency-key": idempotencyKey });
+  }
   start(jobId) { return this.call("POST", `/sync/pro-job/${encodeURIComponent(jobId)}/start`); }
   jobs(limit, cursor) {
     const query = new URLSearchParams({ limit: String(limit) });

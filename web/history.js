@@ -3,6 +3,7 @@
 import { httpUrl } from "./config.js";
 import { el } from "./dom.js";
 import { explain } from "./messages.js";
+import { Revise } from "./revise.js";
 
 const $ = (sel) => document.querySelector(sel);
 const PAGE = 10;
@@ -11,6 +12,7 @@ export class History {
   constructor(api) {
     this.api = api;
     this.cursor = null;
+    this.revise = new Revise(api, () => this.load(false));  // "Edit and re-sync" on a completed job
     $("#history-more").addEventListener("click", () => this.load(true));
     $("#history-refresh").addEventListener("click", () => this.load(false));
     document.addEventListener("job-status", (e) => this.update(e.detail));
@@ -49,7 +51,16 @@ export class History {
       el("span", { class: `badge ${job.status}` }, job.status.replace("_", " ")),
       el("time", { datetime: when.toISOString(), class: "muted" }, when.toLocaleString()),
       ...this.parentOf(job),
-      ...(result ? [el("a", { href: result.href, download: "", class: "download", "aria-label": `download ${label}` }, "download")] : []));
+      ...(result ? [el("a", { href: result.href, download: "", class: "download", "aria-label": `download ${label}` }, "download")] : []),
+      ...this.reviseButton(job, label));
+  }
+
+  reviseButton(job, label) {
+    if (!Revise.allowed(job)) return [];
+    const button = el("button", { type: "button", class: "revise", "aria-label": `edit and re-sync ${label}` },
+      "Edit and re-sync");
+    button.addEventListener("click", () => this.revise.open(job.jobId));
+    return [button];
   }
 
   // A revision (issue 17): a link to the job it revises, and Sync.so's seconds against a full re-run.
