@@ -67,5 +67,6 @@ class ControlRoutes:
         records = reversed(self.emulator.store.list())
         self.send_json(200, {"generations": [
             {"id": r.id, "idempotencyKey": r.idempotency_key, "model": r.model, "status": r.status,
-             "options": r.options, "segments": r.segments, "outputDuration": r.output_duration}
+             "options": r.options, "segments": r.segments, "outputDuration": r.output_duration,
+             "errorCode": r.error_code}
             for r in records]})
