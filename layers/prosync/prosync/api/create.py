@@ -2,7 +2,8 @@
 presigned POST per file. Nothing is written for a refused request (S3 is never written here)."""
 
 import re
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 from uuid import UUID, uuid4
 
 from prosync.api.common import Caller
@@ -11,11 +12,12 @@ from prosync.db.repository import JobRepository
 from prosync.errors import ValidationFailed
 from prosync.jobs.status import JobStatus
 from prosync.models import ProSyncProcessRequest, ProSyncProcessResponse, UploadTargets
-from prosync.settings import ApiSettings
+from prosync.settings import ApiSettings, TierLimits
 from prosync.storage.presign import audio_slot, presign_upload, upload_key, video_slot
 from prosync.validation import check_active_jobs, check_awaiting_upload, validate_create
 
 IDEMPOTENCY_KEY = re.compile(r"[\x21-\x7e]{1,255}")  # printable ASCII, no spaces
+T = TypeVar("T")
 
 
 def create_job(caller: Caller, request: ProSyncProcessRequest, *, repo: JobRepository,
@@ -24,41 +26,61 @@ def create_job(caller: Caller, request: ProSyncProcessRequest, *, repo: JobRepos
     same job is returned (with fresh presigned POSTs); used with a different request, 422. A caller
     with `max_awaiting_upload` jobs not yet started gets 429 (counted under the user's row lock, so
     concurrent creates cannot both pass); a replay is answered whatever the count."""
-    if idempotency_key is not None and not IDEMPOTENCY_KEY.fullmatch(idempotency_key):
-        raise ValidationFailed.at(["header", "Idempotency-Key"], "Idempotency-Key must be 1-255 printable "
-                                  "ASCII characters without spaces")
+    check_idempotency_key(idempotency_key)
     user = repo.ensure_user(caller.user_id, caller.email)
     limits = validate_create(request, settings.tiers.for_tier(user.tier),
                              settings.max_speech_seconds_per_segment)
     new = new_job(uuid4(), caller, request, idempotency_key)
-    if idempotency_key is not None:
-        existing = repo.find_by_idempotency_key(caller.user_id, idempotency_key)
-        if existing is not None:
-            return _replay(existing, new, settings)
-    check_active_jobs(repo.count_active(caller.user_id), limits)
-    uploads = presign_all(new.inputs, settings)  # before the insert: a signing failure writes nothing
-    with repo.user_locked(caller.user_id):  # concurrent creates of this user count and insert one at a time
-        if idempotency_key is not None:  # the same key's request that held the lock may have made it
-            existing = repo.find_by_idempotency_key(caller.user_id, idempotency_key)
-            if existing is not None:
-                return _replay(existing, new, settings)
+    return insert_once(
+        repo, new, limits, settings,
+        presign=lambda inputs: presign_all(inputs, settings),
+        same_request=lambda job: _fingerprint(job) == _fingerprint(new),
+        answer=lambda job, uploads: ProSyncProcessResponse(job_id=job.id, status=job.status, uploads=uploads))
+
+
+def check_idempotency_key(idempotency_key: str | None) -> None:
+    if idempotency_key is not None and not IDEMPOTENCY_KEY.fullmatch(idempotency_key):
+        raise ValidationFailed.at(["header", "Idempotency-Key"], "Idempotency-Key must be 1-255 printable "
+                                  "ASCII characters without spaces")
+
+
+def insert_once(repo: JobRepository, new: NewJob, limits: TierLimits, settings: ApiSettings, *,
+                presign: Callable[[dict[str, Any]], Any], same_request: Callable[[JobRecord], bool],
+                answer: Callable[[JobRecord, Any], T]) -> T:
+    """Write `new` once per `Idempotency-Key` (create and revise): the job the key already made is
+    answered again when `same_request` (fresh presigned POSTs only while it awaits its uploads: once
+    started, its checked inputs must not be replaced), else 422. The active-job limit is checked first;
+    the cap on jobs awaiting upload is counted, and the row inserted, under the user's row lock, so
+    concurrent creates cannot both pass; presigning comes before the insert, so a signing failure
+    writes nothing. `answer(job, uploads)` shapes the route's answer."""
+    def replay(job: JobRecord) -> T:
+        if not same_request(job):
+            raise ValidationFailed.at(["header", "Idempotency-Key"], "this Idempotency-Key was used for a "
+                                      "different request", code="idempotency_key_reused")
+        return answer(job, presign(job.inputs) if job.status is JobStatus.AWAITING_UPLOAD else None)
+
+    user_id, key = new.user_id, new.idempotency_key
+    if key is not None and (existing := repo.find_by_idempotency_key(user_id, key)) is not None:
+        return replay(existing)
+    check_active_jobs(repo.count_active(user_id), limits)
+    uploads = presign(new.inputs)
+    with repo.user_locked(user_id):  # concurrent creates of this user count and insert one at a time
+        # the same key's request that held the lock may have made it
+        if key is not None and (existing := repo.find_by_idempotency_key(user_id, key)) is not None:
+            return replay(existing)
         expire_after = settings.sweep_expire_after_seconds
-        awaiting, seconds_to_expiry = repo.awaiting_upload(caller.user_id, expire_after)
+        awaiting, seconds_to_expiry = repo.awaiting_upload(user_id, expire_after)
         check_awaiting_upload(awaiting, limits, seconds_to_expiry=seconds_to_expiry,
                               expire_after_seconds=expire_after)
         job, created = repo.create_job(new)
-    if not created:  # a concurrent request with the same key won the insert
-        return _replay(job, new, settings)
-    return ProSyncProcessResponse(job_id=job.id, status=job.status, uploads=uploads)
+    return answer(job, uploads) if created else replay(job)  # not created: a concurrent same-key insert won
 
 
 def new_job(job_id: UUID, caller: Caller, request: ProSyncProcessRequest,
             idempotency_key: str | None) -> NewJob:
     """The job row of a validated request (ARCHITECTURE.md, "What a job row holds")."""
     def file(slot: str, declared) -> dict[str, Any]:
-        return {"key": upload_key(caller.user_id, job_id, slot, declared.file_name),
-                "fileName": declared.file_name, "contentType": declared.content_type,
-                "size": declared.size, "declaredSize": declared.size}
+        return upload_entry(caller.user_id, job_id, slot, declared)
 
     segments = sorted(request.segments, key=lambda s: (s.start_time, s.end_time))
     return NewJob(
@@ -73,6 +95,12 @@ def new_job(job_id: UUID, caller: Caller, request: ProSyncProcessRequest,
         output_file_name=request.output_file_name or default_output_name(request.video.file_name),
         idempotency_key=idempotency_key,
     )
+
+
+def upload_entry(user_id: str, job_id: UUID, slot: str, declared) -> dict[str, Any]:
+    """A file of the job's `inputs` as declared by the request (create and revise): its upload key."""
+    return {"key": upload_key(user_id, job_id, slot, declared.file_name), "fileName": declared.file_name,
+            "contentType": declared.content_type, "size": declared.size, "declaredSize": declared.size}
 
 
 def default_output_name(video_file_name: str) -> str:
@@ -92,21 +120,11 @@ def presign_all(inputs: dict[str, Any], settings: ApiSettings) -> UploadTargets:
                          audios={ref: post(entry) for ref, entry in inputs["audios"].items()})
 
 
-def _fingerprint(model: str, segments: list, inputs: dict, options: dict, output: str | None) -> dict:
+def _fingerprint(job: JobRecord | NewJob) -> dict:
     def files(entry: dict) -> tuple:
         return entry["fileName"], entry["contentType"], entry.get("declaredSize", entry.get("size"))
 
-    return {"model": model, "segments": segments, "options": options, "output": output,
-            "video": files(inputs["video"]), "audios": {r: files(e) for r, e in inputs["audios"].items()},
-            "textRemoval": inputs.get("textRemoval")}
-
-
-def _replay(job: JobRecord, new: NewJob, settings: ApiSettings) -> ProSyncProcessResponse:
-    """The job an Idempotency-Key already made, when the request is the same one. Fresh presigned
-    POSTs only while it awaits its uploads: once started, its checked inputs must not be replaced."""
-    stored = _fingerprint(job.model, job.segments_data, job.inputs, job.options, job.output_file_name)
-    if stored != _fingerprint(new.model, new.segments_data, new.inputs, new.options, new.output_file_name):
-        raise ValidationFailed.at(["header", "Idempotency-Key"], "this Idempotency-Key was used for a "
-                                  "different request", code="idempotency_key_reused")
-    uploads = presign_all(job.inputs, settings) if job.status is JobStatus.AWAITING_UPLOAD else None
-    return ProSyncProcessResponse(job_id=job.id, status=job.status, uploads=uploads)
+    inputs = job.inputs
+    return {"model": job.model, "segments": job.segments_data, "options": job.options,
+            "output": job.output_file_name, "video": files(inputs["video"]),
+            "audios": {r: files(e) for r, e in inputs["audios"].items()}, "textRemoval": inputs.get("textRemoval")}

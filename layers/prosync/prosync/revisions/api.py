@@ -19,18 +19,26 @@ from uuid import UUID, uuid4
 from pydantic import Field
 
 from prosync.api.common import Caller, owned_job
-from prosync.api.create import IDEMPOTENCY_KEY
+from prosync.api.create import check_idempotency_key, insert_once, upload_entry
 from prosync.db.records import JobRecord, NewJob
 from prosync.db.repository import JobRepository
 from prosync.errors import IllegalState, ValidationFailed
 from prosync.jobs.status import JobStatus
 from prosync.models import (
-    AudioInputRequest, ProSyncProcessRequest, RequestModel, RevisionView, SegmentRequest, SyncOptions,
-    UploadTarget, VideoInputRequest, WireModel)
+    AudioInputRequest,
+    ProSyncProcessRequest,
+    RequestModel,
+    RevisionView,
+    SegmentRequest,
+    SyncOptions,
+    UploadTarget,
+    VideoInputRequest,
+    WireModel,
+)
 from prosync.revisions.plan import LEAD, MAX_MARGIN, changed_ranges
 from prosync.settings import ApiSettings
 from prosync.storage.presign import audio_slot, presign_upload, upload_key
-from prosync.validation import check_active_jobs, check_awaiting_upload, validate_create
+from prosync.validation import validate_create
 
 
 class ProJobReviseRequest(RequestModel):
@@ -62,9 +70,7 @@ def revise_job(caller: Caller, job_id: UUID, request: ProJobReviseRequest, *, re
     """The revision job. With an `Idempotency-Key` already used by this caller, as at create: the same
     request gets the same revision (fresh presigned POSTs while it awaits its uploads), another request
     (or another parent, or a key used at create) 422 `idempotency_key_reused`."""
-    if idempotency_key is not None and not IDEMPOTENCY_KEY.fullmatch(idempotency_key):
-        raise ValidationFailed.at(["header", "Idempotency-Key"], "Idempotency-Key must be 1-255 printable "
-                                  "ASCII characters without spaces")
+    check_idempotency_key(idempotency_key)
     parent = owned_job(repo, caller, job_id)
     if parent.status is not JobStatus.COMPLETED or not parent.result_key:
         raise IllegalState(f"the job is {parent.status.value}; only a completed job can be revised")
@@ -93,9 +99,7 @@ def revise_job(caller: Caller, job_id: UUID, request: ProJobReviseRequest, *, re
     new_id = uuid4()
 
     def file(ref: str, audio: AudioInputRequest) -> dict[str, Any]:
-        return {"key": upload_key(caller.user_id, new_id, audio_slot(ref), audio.file_name),
-                "fileName": audio.file_name, "contentType": audio.content_type, "size": audio.size,
-                "declaredSize": audio.size}
+        return upload_entry(caller.user_id, new_id, audio_slot(ref), audio)
 
     duration = parent.inputs["video"].get("duration") or parent.output_duration
     revision = {"parentJobId": str(parent.id), "parentResultKey": parent.result_key,
@@ -108,26 +112,13 @@ def revise_job(caller: Caller, job_id: UUID, request: ProJobReviseRequest, *, re
                          "revision": revision},
                  options=whole.options.model_dump(exclude_none=True), model=parent.model,
                  output_file_name=parent.output_file_name, idempotency_key=idempotency_key)
-    if idempotency_key is not None:
-        existing = repo.find_by_idempotency_key(caller.user_id, idempotency_key)
-        if existing is not None:
-            return _replay(existing, new, settings)
-    check_active_jobs(repo.count_active(caller.user_id), limits)
-    uploads = _presign_new(new.inputs, settings)
-    with repo.user_locked(caller.user_id):  # the create route's cap on jobs awaiting their uploads
-        if idempotency_key is not None:  # the same key's request that held the lock may have made it
-            existing = repo.find_by_idempotency_key(caller.user_id, idempotency_key)
-            if existing is not None:
-                return _replay(existing, new, settings)
-        expire_after = settings.sweep_expire_after_seconds
-        awaiting, seconds_to_expiry = repo.awaiting_upload(caller.user_id, expire_after)
-        check_awaiting_upload(awaiting, limits, seconds_to_expiry=seconds_to_expiry,
-                              expire_after_seconds=expire_after)
-        job, created = repo.create_job(new)
-    if not created:  # a concurrent request with the same key won the insert
-        return _replay(job, new, settings)
-    return ProJobReviseResponse(job_id=job.id, status=job.status, parent_job_id=parent.id, uploads=uploads,
-                                revision=revision_view(job.inputs))
+    return insert_once(
+        repo, new, limits, settings,
+        presign=lambda inputs: _presign_new(inputs, settings),
+        same_request=lambda job: (stored := _fingerprint(job)) is not None and stored == _fingerprint(new),
+        answer=lambda job, uploads: ProJobReviseResponse(
+            job_id=job.id, status=job.status, parent_job_id=UUID(job.inputs["revision"]["parentJobId"]),
+            uploads=uploads, revision=revision_view(job.inputs)))
 
 
 def _presign_new(inputs: dict[str, Any], settings: ApiSettings) -> dict[str, UploadTarget]:
@@ -149,19 +140,6 @@ def _fingerprint(job: JobRecord | NewJob) -> dict[str, Any] | None:
             "model": job.model, "newRefs": sorted(new_refs),
             "audios": {ref: (e["fileName"], e["contentType"], e.get("declaredSize", e.get("size")))
                        for ref, e in job.inputs["audios"].items() if ref in new_refs}}
-
-
-def _replay(job: JobRecord, new: NewJob, settings: ApiSettings) -> ProJobReviseResponse:
-    """The revision an Idempotency-Key already made, when the request is the same one (as create's
-    replay: fresh presigned POSTs only while it awaits its uploads)."""
-    stored = _fingerprint(job)
-    if stored is None or stored != _fingerprint(new):
-        raise ValidationFailed.at(["header", "Idempotency-Key"], "this Idempotency-Key was used for a "
-                                  "different request", code="idempotency_key_reused")
-    uploads = _presign_new(job.inputs, settings) if job.status is JobStatus.AWAITING_UPLOAD else None
-    return ProJobReviseResponse(job_id=job.id, status=job.status,
-                                parent_job_id=UUID(job.inputs["revision"]["parentJobId"]), uploads=uploads,
-                                revision=revision_view(job.inputs))
 
 
 def revision_view(inputs: dict[str, Any]) -> RevisionView:
