@@ -7,6 +7,7 @@ each with the layer its dependencies fit in (docs/TEXT_REMOVAL.md).
 
 import logging
 
+from prosync import aws
 from prosync.textremoval import steps
 from prosync.workflow import runtime
 
@@ -14,22 +15,11 @@ logger = logging.getLogger("prosync.textremoval")
 logger.setLevel(logging.INFO)
 
 
-def s3_client():
-    """Whole-object GETs of results written by multipart upload carry a composite checksum the SDK
-    cannot check against the body (moto reports a whole-object one that differs): validated only
-    when required, as ranged reads are. Made per invocation (one per video step: cheap beside it)."""
-    import boto3
-    from botocore.config import Config
-
-    return boto3.client("s3", config=Config(response_checksum_validation="when_required",
-                                            retries={"mode": "standard"}))
-
-
 def lambda_handler(event, context):
     """Plain logging: the text-removal layers hold PyAV, OpenCV/onnxruntime and numpy, and no room is
     left for Powertools within Lambda's 250 MB (infra/text_removal.py)."""
     settings = runtime.settings(steps.TextRemovalSettings)
     logger.info("text removal %s of job %s", event.get("action"), event.get("jobId"))
-    answer = steps.handle(event, settings, s3_client())
+    answer = steps.handle(event, settings, aws.media_s3_client())
     logger.info("text removal %s done: %s", event.get("action"), answer)
     return answer

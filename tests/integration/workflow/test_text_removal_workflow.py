@@ -6,8 +6,7 @@ import json
 
 import av
 import pytest
-
-from functions.textremoval.handler import s3_client
+from prosync.aws import media_s3_client
 from prosync.textremoval import steps
 
 from .support import BUCKET
@@ -42,7 +41,7 @@ def test_text_removal_runs_after_download(jobs, monkeypatch, tmp_path):
     assert jobs.events(job_id)[-2:] == [("downloading", "removing_text"), ("removing_text", "completed")]
     chunks = job.inputs["textRemovalChunks"]
     assert chunks["total"] >= 1 and len(chunks["done"]) == chunks["total"]
-    s3 = s3_client()  # whole-object GETs of multipart results: checksums only when required
+    s3 = media_s3_client()  # whole-object GETs of multipart results: checksums only when required
     counts = []
     for name in ("talk_dubbed.lipsync.mp4", "talk_dubbed.mp4"):
         s3.download_file(BUCKET, f"results/{job_id}/{name}", str(tmp_path / name))
