@@ -17,24 +17,12 @@ import uuid
 from pathlib import Path
 
 import httpx
+from prosync.api import examples
 
 from bench.common import PY, ROOT, BenchResult, bench_env, require, summary_ms
 from bench.services import _stop
 
-CREATE_BODY = {
-    "model": "lipsync-2-pro",
-    "video": {"fileName": "talk.mp4", "contentType": "video/mp4", "size": 10485760},
-    "audios": [
-        {"refId": "intro", "fileName": "intro.wav", "contentType": "audio/wav", "size": 480000},
-        {"refId": "outro", "fileName": "outro.mp3", "contentType": "audio/mpeg", "size": 120000},
-    ],
-    "segments": [
-        {"startTime": 0.0, "endTime": 2.5, "audioInput": {"refId": "intro"}},
-        {"startTime": 4.0, "endTime": 6.0, "audioInput": {"refId": "outro", "startTime": 0.5, "endTime": 2.5}},
-    ],
-    "options": {"sync_mode": "cut_off", "temperature": 0.5},
-    "outputFileName": "talk_dubbed",
-}
+CREATE_BODY = examples.CREATE["two-audios"]["value"]  # the OpenAPI example, valid as it is
 
 
 class RunningStack:
