@@ -16,7 +16,6 @@ from prosync.workflow.download import download, output_client
 from prosync.workflow.errors import DownloadFailed, OutputUrlExpired, OutputUrlRejected
 from prosync.media.probe import probe_object
 from prosync.net.guard import GuardedClient
-from prosync.workflow.runtime import http_client
 
 from .support import BUCKET
 
@@ -32,7 +31,7 @@ def step(local, emulator):
                      "outputUrl": output_url or emulator.output_url(generation),
                      "outputDuration": generation.output_duration,
                      "outputFileName": generation.output_file_name}
-            return download(event, settings, s3, http or http_client(30.0), lambda: sync)
+            return download(event, settings, s3, http, lambda: sync)  # None: the guarded output client
         yield run
 
 
@@ -169,7 +168,7 @@ def test_an_output_url_outside_syncs_origin_or_on_a_private_address_is_refused(l
     settings = DownloadSettings(multipart_chunk_bytes=5 * MIB)
     event = {"jobId": "job-1", "generationId": generation.id, "outputUrl": url, "outputFileName": "small"}
     with SyncClient(emulator.url, emulator.api_key) as sync, pytest.raises(OutputUrlRejected):
-        download(event, settings, local.client("s3"), http_client(5.0), lambda: sync)
+        download(event, settings, local.client("s3"), None, lambda: sync)
     assert local.client("s3").list_objects_v2(Bucket=BUCKET, Prefix="results/").get("KeyCount") == 0
 
 
@@ -185,7 +184,7 @@ def test_no_request_is_made_to_a_refused_url_nor_to_a_refused_redirect(local, em
             for url in (f"{elsewhere.url}/direct", f"{trusted.url}/output.mp4"):
                 event = {"jobId": "job-1", "generationId": generation.id, "outputUrl": url}
                 with pytest.raises(OutputUrlRejected):
-                    download(event, settings, s3, http_client(5.0), lambda: sync)
+                    download(event, settings, s3, None, lambda: sync)
         assert elsewhere.connections == 0 and trusted.requests == ["/output.mp4"]
     finally:
         elsewhere.close()

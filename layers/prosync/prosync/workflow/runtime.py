@@ -16,8 +16,6 @@ from prosync import aws
 from prosync.settings import SyncSettings
 
 if TYPE_CHECKING:  # imported where used: jobstore never loads httpx, submit/poll/download never psycopg
-    import httpx
-
     from prosync.syncso import SyncClient
 
 S = TypeVar("S")
@@ -73,25 +71,7 @@ def reset() -> None:
         for client in _sync_clients.values():
             client.close()
         _sync_clients.clear()
-        for http in _http_clients.values():
-            http.close()
-        _http_clients.clear()
         _api_keys.clear()
     aws.reset_clients()
     if "prosync.db.connection" in sys.modules:  # only a function that connected has connections
         sys.modules["prosync.db.connection"].close_all()
-
-
-_http_clients: dict[float, httpx.Client] = {}
-
-
-def http_client(timeout: float) -> httpx.Client:
-    """One httpx client per container for downloads (`download` follows redirects itself, checking
-    every hop)."""
-    import httpx
-
-    with _lock:
-        client = _http_clients.get(timeout)
-        if client is None:
-            client = _http_clients[timeout] = httpx.Client(timeout=timeout, follow_redirects=False)
-        return client
