@@ -19,7 +19,7 @@ from rich.console import Console
 from rich.table import Table
 
 from devstack.client import TERMINAL, ApiError, ProSyncClient, UploadError, build_request
-from devstack.commands.submit import _endpoint
+from devstack.commands.submit import api_and_token
 from devstack.media_samples import make_tone, make_video, media_duration
 from devstack.progress import print_api_error, upload_all
 from devstack.stackstate import TIERS
@@ -42,7 +42,7 @@ def register(sub) -> None:
 def run(args) -> int:
     console = Console(stderr=True)
     try:
-        api, token = _endpoint(args)
+        api, token = api_and_token(args)
     except ValueError as exc:
         console.print(f"[red]{exc}[/]")
         return 2

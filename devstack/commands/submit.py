@@ -91,7 +91,7 @@ def run(args) -> int:
         request = build_request(
             args.video, audios, segments, model=args.model, options=options, output_file_name=args.output_name
         )
-        api, token = _endpoint(args)
+        api, token = api_and_token(args)
     except ValueError as exc:
         console.print(f"[red]{exc}[/]")
         return 2
@@ -133,7 +133,8 @@ def _live_url(args, api: str) -> str | None:
     return info.ws_url if info is not None and api.rstrip("/").startswith(info.url) and info.ws_url else None
 
 
-def _endpoint(args) -> tuple[str, str]:
+def api_and_token(args) -> tuple[str, str]:
+    """The API to call and the bearer token: --api/--token, a `prosync login` sign-in, or the local stack."""
     if args.api and args.token:
         return args.api, args.token
     if args.api:  # signed in with `prosync login --api URL`: its access token, refreshed when needed

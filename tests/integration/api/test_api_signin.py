@@ -22,7 +22,7 @@ import pytest
 
 from devstack import signin
 from devstack.client import ApiError, ProSyncClient
-from devstack.commands.submit import _endpoint
+from devstack.commands.submit import api_and_token
 from devstack.gateway import Gateway, JwtAuthorizer
 from devstack.oidc_provider import OidcProvider
 from devstack.postgres import free_port
@@ -101,11 +101,11 @@ def test_login_through_the_browser_then_the_api_accepts_the_access_token(deploym
 def test_submit_uses_the_sign_in_and_refreshes_it(deployment):
     entry = signin.login(deployment.url, browse)
     args = Namespace(api=deployment.url, token=None, tier="pro")
-    assert _endpoint(args) == (deployment.url, entry["accessToken"])  # still valid: no refresh
+    assert api_and_token(args) == (deployment.url, entry["accessToken"])  # still valid: no refresh
     assert deployment.provider.called("/oauth2/token")[-1]["grant_type"] == "authorization_code"
 
     deployment.store.put(deployment.url, {**entry, "expiresAt": int(time.time()) + 30})  # about to expire
-    api, token = _endpoint(args)
+    api, token = api_and_token(args)
     refreshed = deployment.store.get(deployment.url)
     assert deployment.provider.called("/oauth2/token")[-1] == {
         "grant_type": "refresh_token", "refresh_token": entry["refreshToken"], "client_id": CLIENT_ID}
@@ -116,7 +116,7 @@ def test_submit_uses_the_sign_in_and_refreshes_it(deployment):
 
     deployment.store.put(deployment.url, {**refreshed, "refreshToken": entry["refreshToken"], "expiresAt": 0})
     with pytest.raises(ValueError, match="prosync login --api"):  # the used one was revoked
-        _endpoint(args)
+        api_and_token(args)
 
 
 def test_logout_revokes_and_forgets(deployment, tmp_path):
